@@ -1,0 +1,208 @@
+/**
+ * Every application message of the heartline protocol: one JSON object with a string `type`,
+ * sent as the socket.io event `"message"`. The schemas here are the single source of truth;
+ * TypeScript types are inferred from them and docs/protocol.md describes them for people.
+ *
+ * Unknown fields are stripped (a newer peer may send more); missing or mistyped fields and
+ * unknown `type`s are refused.
+ */
+import { z } from "zod";
+import { SessionCloseReasonSchema } from "./reasons.js";
+import { ErrorCodeSchema } from "./errors.js";
+
+/** The socket.io event that carries every application message. */
+export const MESSAGE_EVENT = "message";
+
+/** Streamer ids are chosen by operators and appear in URLs (`?streamer=`). */
+export const StreamerIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    "must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+  );
+
+/** Session ids are issued by the hub; a peer only ever echoes them. */
+export const SessionIdSchema = z.string().min(1).max(64);
+
+/** SDP of a real offer is 2-20 KB; the cap leaves room for many m-lines. */
+export const SdpSchema = z.string().min(1).max(60_000);
+
+/** A timestamp on the sender's own monotonic clock, in milliseconds. Never compared across machines. */
+export const TimeSchema = z.number().nonnegative();
+
+/** `RTCIceCandidateInit` as browsers serialise it. */
+export const IceCandidateInitSchema = z.object({
+  candidate: z.string().max(2048),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+/** `RTCIceServer` as browsers and werift accept it. */
+export const IceServerSchema = z.object({
+  urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+
+export const HeartbeatSettingsSchema = z.object({
+  /** How often the streamer pings each session. */
+  intervalMs: z.number().int().positive(),
+  /** Silence longer than this ends the session (`intervalMs * missedBeats`). */
+  timeoutMs: z.number().int().positive(),
+});
+
+// ---- hub -> peer ---------------------------------------------------------------------------
+
+export const ConfigMessageSchema = z.object({
+  type: z.literal("config"),
+  protocolVersion: z.number().int().positive(),
+  /** The identity the hub gave this socket; informational, never trusted back. */
+  peerId: z.string(),
+  heartbeat: HeartbeatSettingsSchema,
+  iceServers: z.array(IceServerSchema),
+});
+
+export const StreamerListMessageSchema = z.object({
+  type: z.literal("streamerList"),
+  streamers: z.array(
+    z.object({
+      streamerId: StreamerIdSchema,
+      /** Players currently in a session with this streamer. */
+      players: z.number().int().nonnegative(),
+    }),
+  ),
+});
+
+export const SessionStartedMessageSchema = z.object({
+  type: z.literal("sessionStarted"),
+  sessionId: SessionIdSchema,
+  streamerId: StreamerIdSchema,
+});
+
+export const PlayerJoinedMessageSchema = z.object({
+  type: z.literal("playerJoined"),
+  sessionId: SessionIdSchema,
+});
+
+export const SessionClosedMessageSchema = z.object({
+  type: z.literal("sessionClosed"),
+  sessionId: SessionIdSchema,
+  reason: SessionCloseReasonSchema,
+});
+
+export const ErrorMessageSchema = z.object({
+  type: z.literal("error"),
+  code: ErrorCodeSchema,
+  message: z.string(),
+  /** The session the refused message named, when it named one. */
+  sessionId: SessionIdSchema.optional(),
+});
+
+// ---- peer -> hub (and relayed) ----------------------------------------------------------------
+
+export const ListStreamersMessageSchema = z.object({ type: z.literal("listStreamers") });
+
+export const SubscribeMessageSchema = z.object({
+  type: z.literal("subscribe"),
+  streamerId: StreamerIdSchema,
+});
+
+export const UnsubscribeMessageSchema = z.object({
+  type: z.literal("unsubscribe"),
+  sessionId: SessionIdSchema,
+});
+
+export const OfferMessageSchema = z.object({
+  type: z.literal("offer"),
+  sessionId: SessionIdSchema,
+  sdp: SdpSchema,
+});
+
+export const AnswerMessageSchema = z.object({
+  type: z.literal("answer"),
+  sessionId: SessionIdSchema,
+  sdp: SdpSchema,
+});
+
+export const IceCandidateMessageSchema = z.object({
+  type: z.literal("iceCandidate"),
+  sessionId: SessionIdSchema,
+  candidate: IceCandidateInitSchema,
+});
+
+export const PingMessageSchema = z.object({
+  type: z.literal("ping"),
+  sessionId: SessionIdSchema,
+  /** The streamer's monotonic clock when it sent the ping; echoed unchanged in `pong`. */
+  time: TimeSchema,
+});
+
+export const PongMessageSchema = z.object({
+  type: z.literal("pong"),
+  sessionId: SessionIdSchema,
+  /** The `time` of the ping being answered, unchanged. */
+  time: TimeSchema,
+});
+
+// ---- groups by direction ------------------------------------------------------------------
+
+export const StreamerToHubMessageSchema = z.discriminatedUnion("type", [
+  OfferMessageSchema,
+  IceCandidateMessageSchema,
+  PingMessageSchema,
+]);
+
+export const PlayerToHubMessageSchema = z.discriminatedUnion("type", [
+  ListStreamersMessageSchema,
+  SubscribeMessageSchema,
+  AnswerMessageSchema,
+  IceCandidateMessageSchema,
+  PongMessageSchema,
+  UnsubscribeMessageSchema,
+]);
+
+export const HubToStreamerMessageSchema = z.discriminatedUnion("type", [
+  ConfigMessageSchema,
+  PlayerJoinedMessageSchema,
+  AnswerMessageSchema,
+  IceCandidateMessageSchema,
+  PongMessageSchema,
+  SessionClosedMessageSchema,
+  ErrorMessageSchema,
+]);
+
+export const HubToPlayerMessageSchema = z.discriminatedUnion("type", [
+  ConfigMessageSchema,
+  StreamerListMessageSchema,
+  SessionStartedMessageSchema,
+  OfferMessageSchema,
+  IceCandidateMessageSchema,
+  PingMessageSchema,
+  SessionClosedMessageSchema,
+  ErrorMessageSchema,
+]);
+
+export type ConfigMessage = z.infer<typeof ConfigMessageSchema>;
+export type StreamerListMessage = z.infer<typeof StreamerListMessageSchema>;
+export type SessionStartedMessage = z.infer<typeof SessionStartedMessageSchema>;
+export type PlayerJoinedMessage = z.infer<typeof PlayerJoinedMessageSchema>;
+export type SessionClosedMessage = z.infer<typeof SessionClosedMessageSchema>;
+export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
+export type ListStreamersMessage = z.infer<typeof ListStreamersMessageSchema>;
+export type SubscribeMessage = z.infer<typeof SubscribeMessageSchema>;
+export type UnsubscribeMessage = z.infer<typeof UnsubscribeMessageSchema>;
+export type OfferMessage = z.infer<typeof OfferMessageSchema>;
+export type AnswerMessage = z.infer<typeof AnswerMessageSchema>;
+export type IceCandidateMessage = z.infer<typeof IceCandidateMessageSchema>;
+export type IceCandidateInit = z.infer<typeof IceCandidateInitSchema>;
+export type IceServer = z.infer<typeof IceServerSchema>;
+export type HeartbeatSettings = z.infer<typeof HeartbeatSettingsSchema>;
+export type PingMessage = z.infer<typeof PingMessageSchema>;
+export type PongMessage = z.infer<typeof PongMessageSchema>;
+
+export type StreamerToHubMessage = z.infer<typeof StreamerToHubMessageSchema>;
+export type PlayerToHubMessage = z.infer<typeof PlayerToHubMessageSchema>;
+export type HubToStreamerMessage = z.infer<typeof HubToStreamerMessageSchema>;
+export type HubToPlayerMessage = z.infer<typeof HubToPlayerMessageSchema>;
+export type HubMessage = HubToStreamerMessage | HubToPlayerMessage;

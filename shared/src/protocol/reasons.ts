@@ -1,0 +1,25 @@
+import { z } from "zod";
+
+/**
+ * Why a session ended. Sent to both ends in `sessionClosed`, logged, and each one is tested.
+ *
+ * - `streamer-heartbeat-timeout`: the hub heard nothing from the streamer for this session
+ *   for longer than `heartbeat.timeoutMs` (pings stopped; the streamer is hung or cut off).
+ * - `player-heartbeat-timeout`: pings were delivered to the player but it answered nothing
+ *   for longer than `heartbeat.timeoutMs` (frozen tab, lost network).
+ * - `streamer-left`: the streamer's socket disconnected.
+ * - `player-left`: the player's socket disconnected.
+ * - `unsubscribed`: the player asked to end the session.
+ * - `hub-shutdown`: the hub is stopping.
+ */
+export const SESSION_CLOSE_REASONS = [
+  "streamer-heartbeat-timeout",
+  "player-heartbeat-timeout",
+  "streamer-left",
+  "player-left",
+  "unsubscribed",
+  "hub-shutdown",
+] as const;
+
+export const SessionCloseReasonSchema = z.enum(SESSION_CLOSE_REASONS);
+export type SessionCloseReason = z.infer<typeof SessionCloseReasonSchema>;
