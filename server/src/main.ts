@@ -1,0 +1,81 @@
+#!/usr/bin/env -S npx tsx
+/** The hub's entry point: configuration, logging and signals. The wiring is in hub.ts. */
+import {
+  ConfigError,
+  HubConfigSchema,
+  configHelp,
+  heartbeatSettings,
+  loadConfig,
+} from "@heartline/shared/config";
+import { createHub } from "./hub.js";
+import { createLogger } from "./log.js";
+
+const ENV_PREFIX = "HEARTLINE";
+const USAGE = `Usage: pnpm hub [options]
+
+Runs the heartline hub: serves the player at /, relays signaling and heartbeats.
+Options (later sources win: defaults < heartline.config.json or --config <file> < env < flags):
+  --config <path>
+      JSON config file (default: ./heartline.config.json if present)
+      env: ${ENV_PREFIX}_CONFIG
+  -h, --help
+      Show this help
+${configHelp(HubConfigSchema, ENV_PREFIX)}
+`;
+
+function fail(problems: string[]): never {
+  process.stderr.write(
+    `heartline hub: invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}\nRun with --help to see every option.\n`,
+  );
+  process.exit(2);
+}
+
+let loaded;
+try {
+  loaded = loadConfig(HubConfigSchema, { envPrefix: ENV_PREFIX, defaultFile: "heartline.config.json" });
+} catch (error) {
+  if (error instanceof ConfigError) fail(error.problems);
+  throw error;
+}
+if (loaded.helpRequested) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const { config } = loaded;
+const logger = createLogger({ level: config.log.level });
+process.on("unhandledRejection", (reason) => {
+  logger.error({ err: reason }, "unhandled promise rejection");
+});
+process.on("uncaughtException", (error) => {
+  logger.fatal({ err: error }, "uncaught exception; exiting");
+  process.exit(1);
+});
+
+const hub = createHub(config, { logger });
+try {
+  const url = await hub.listen();
+  logger.info(
+    { url, playerUrl: `${url}/`, heartbeat: heartbeatSettings(config), configFile: loaded.file },
+    `hub listening; open ${url}/ to watch`,
+  );
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  logger.fatal(
+    { err: error, host: config.host, port: config.port },
+    code === "EADDRINUSE"
+      ? `port ${config.port} is in use; stop the other process or pass --port`
+      : "could not listen",
+  );
+  process.exit(1);
+}
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: ending every session (hub-shutdown)");
+    void hub.close().then(() => process.exit(0));
+  });
+}
