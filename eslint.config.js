@@ -6,8 +6,9 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "test-results/**", "playwright-report/**"] },
   js.configs.recommended,
-  ...tseslint.configs.strictTypeChecked,
   {
+    files: ["**/*.ts"],
+    extends: [...tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
       globals: { ...globals.node },
@@ -25,8 +26,7 @@ export default tseslint.config(
     rules: { "no-console": "off" },
   },
   {
-    files: ["scripts/**/*.mjs", "eslint.config.js"],
-    ...tseslint.configs.disableTypeChecked,
-    rules: { "no-console": "off" },
+    files: ["**/*.mjs", "**/*.js"],
+    languageOptions: { globals: { ...globals.node } },
   },
 );

@@ -31,39 +31,27 @@ export const HubConfigSchema = z.strictObject({
         .max(60_000)
         .default(5000)
         .meta({ description: "How often streamers ping each session, in ms; sent to every peer" }),
-      missedBeats: z
-        .number()
-        .int()
-        .min(1)
-        .max(100)
-        .default(3)
-        .meta({
-          description: "Beats an end may miss before its session is torn down (timeout = interval x beats)",
-        }),
+      missedBeats: z.number().int().min(1).max(100).default(3).meta({
+        description: "Beats an end may miss before its session is torn down (timeout = interval x beats)",
+      }),
       logPingPong: z
         .boolean()
         .default(false)
         .meta({ description: "Log every relayed ping and pong (heartbeat chatter; off by default)" }),
     })
     .prefault({}),
-  iceServers: z
-    .array(IceServerSchema)
-    .default([])
-    .meta({
-      description:
-        "ICE servers (JSON array of RTCIceServer) sent to every peer; empty: no third party is contacted",
-    }),
+  iceServers: z.array(IceServerSchema).default([]).meta({
+    description:
+      "ICE servers (JSON array of RTCIceServer) sent to every peer; empty: no third party is contacted",
+  }),
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS).default("info").meta({ description: "Log level" }),
     })
     .prefault({}),
-  webClientDir: z
-    .string()
-    .optional()
-    .meta({
-      description: "Folder of the built player to serve at / (default: web-client/dist of this checkout)",
-    }),
+  webClientDir: z.string().optional().meta({
+    description: "Folder of the built player to serve at / (default: web-client/dist of this checkout)",
+  }),
 });
 
 export type HubConfig = z.output<typeof HubConfigSchema>;

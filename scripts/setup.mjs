@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable: checks Node, installs the Debian packages a command needs
+// (ffmpeg and fonts for the agent, chromium for the browser tests), pnpm at the pinned version,
+// and the workspace's packages. Idempotent and quick when everything is already there.
+//
+//   node scripts/setup.mjs [--media] [--browser] [--quiet]
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = new Set(process.argv.slice(2));
+const quiet = args.has("--quiet");
+const say = (line) => {
+  if (!quiet) console.log(`setup: ${line}`);
+};
+const die = (line) => {
+  console.error(`setup: ${line}`);
+  process.exit(1);
+};
+
+// Node
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  die(`Node ${process.versions.node} is too old; heartline needs Node >= 20.19 (https://nodejs.org).`);
+}
+
+// Debian packages: what each one provides, checked by a file it installs.
+const wanted = [];
+if (args.has("--media")) {
+  wanted.push({ pkg: "ffmpeg", present: () => onPath("ffmpeg"), why: "encodes the agent's video" });
+  wanted.push({
+    pkg: "fonts-dejavu-core",
+    present: () => existsSync("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    why: "draws the test pattern's counter and clock",
+  });
+}
+if (args.has("--browser")) {
+  wanted.push({ pkg: "chromium", present: () => existsSync("/usr/bin/chromium"), why: "runs the end-to-end tests" });
+}
+const missing = wanted.filter((w) => !w.present());
+if (missing.length > 0) {
+  const pkgs = missing.map((m) => m.pkg);
+  for (const m of missing) say(`missing ${m.pkg} (${m.why})`);
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!onPath("apt-get")) die(`install ${pkgs.join(", ")} with your package manager and run this again.`);
+  const prefix = isRoot ? [] : onPath("sudo") ? ["sudo"] : null;
+  if (prefix === null) die(`run as root: apt-get update && apt-get install -y ${pkgs.join(" ")}`);
+  say(`installing ${pkgs.join(", ")} with apt-get (a minute or two)…`);
+  run([...prefix, "apt-get", "update", "-qq"], { DEBIAN_FRONTEND: "noninteractive" });
+  run([...prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", ...pkgs], {
+    DEBIAN_FRONTEND: "noninteractive",
+  });
+  const still = missing.filter((m) => !m.present());
+  if (still.length > 0) die(`apt-get finished but ${still.map((m) => m.pkg).join(", ")} is still missing.`);
+}
+
+// pnpm at the version pinned in package.json (corepack cannot verify it on these machines).
+const pinned = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager.split("@")[1];
+const pnpmVersion = capture("pnpm", ["--version"]);
+if (pnpmVersion !== pinned) {
+  say(`installing pnpm ${pinned}${pnpmVersion ? ` (found ${pnpmVersion})` : ""}…`);
+  run(["npm", "install", "--global", "--no-fund", "--no-audit", `pnpm@${pinned}`]);
+  if (capture("pnpm", ["--version"]) !== pinned) {
+    die(`pnpm ${pinned} is not on PATH after installing it; run: npm install -g pnpm@${pinned}`);
+  }
+}
+
+// Workspace packages, when missing or older than the lockfile.
+const marker = join(root, "node_modules", ".modules.yaml");
+const lock = join(root, "pnpm-lock.yaml");
+if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
+  say("installing packages (pnpm install --frozen-lockfile)…");
+  run(["pnpm", "install", "--frozen-lockfile"]);
+}
+say("ready");
+
+function onPath(command) {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+function capture(command, commandArgs) {
+  try {
+    return execFileSync(command, commandArgs, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+function run(argv, env = {}) {
+  const result = spawnSync(argv[0], argv.slice(1), {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, ...env },
+  });
+  if (result.status !== 0) die(`'${argv.join(" ")}' failed (exit ${result.status ?? result.signal}).`);
+}
