@@ -37,7 +37,11 @@ if (args.has("--media")) {
   });
 }
 if (args.has("--browser")) {
-  wanted.push({ pkg: "chromium", present: () => existsSync("/usr/bin/chromium"), why: "runs the end-to-end tests" });
+  wanted.push({
+    pkg: "chromium",
+    present: () => existsSync("/usr/bin/chromium"),
+    why: "runs the end-to-end tests",
+  });
 }
 const missing = wanted.filter((w) => !w.present());
 if (missing.length > 0) {
@@ -81,7 +85,10 @@ function onPath(command) {
 }
 function capture(command, commandArgs) {
   try {
-    return execFileSync(command, commandArgs, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return execFileSync(command, commandArgs, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
   } catch {
     return undefined;
   }

@@ -315,6 +315,16 @@ describe("refusals", () => {
     expect(await s.next("error")).toMatchObject({ code: "not-allowed" });
   });
 
+  it("disconnects a peer that sends a frame over 64 KiB, and keeps relaying another session", async () => {
+    const { s, p, sessionId } = await session();
+    const offender = await player();
+    const gone = new Promise<string>((resolve) => offender.socket.once("disconnect", resolve));
+    offender.send({ type: "answer", sessionId, sdp: "x".repeat(70 * 1024) });
+    expect(await gone).toBe("transport close");
+    s.send({ type: "ping", sessionId, time: 9 });
+    expect(await p.next("ping")).toEqual({ type: "ping", sessionId, time: 9 });
+  });
+
   it("refuses events other than 'message'", async () => {
     const p = await player();
     p.socket.emit("offer", { sdp: "x" });

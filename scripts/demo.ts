@@ -1,0 +1,97 @@
+/**
+ * `pnpm demo`: a hub and one agent streaming the test pattern, then the URL to open.
+ * Extra arguments go to the hub (`pnpm demo --port 9000 --heartbeat-interval-ms 1000`).
+ * Ctrl-C stops both.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { ConfigError, HubConfigSchema, loadConfig } from "@heartline/shared/config";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const STREAMER_ID = "demo";
+const args = process.argv.slice(2);
+
+let hubConfig;
+try {
+  // Same sources as the hub itself, so the agent is pointed where the hub really listens.
+  hubConfig = loadConfig(HubConfigSchema, {
+    envPrefix: "HEARTLINE",
+    defaultFile: "heartline.config.json",
+    argv: args,
+  });
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`demo: ${error.problems.join("\n")}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+const { host, port } = hubConfig.config;
+const reachableHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+const hubUrl = `http://${reachableHost}:${port}`;
+
+const children: ChildProcess[] = [];
+function start(script: string, scriptArgs: string[]): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...scriptArgs], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  children.push(child);
+  child.once("exit", (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`demo: ${script} exited (${signal ?? `code ${code ?? "?"}`}); stopping.\n`);
+      stop(1);
+    }
+  });
+  return child;
+}
+
+let stopping = false;
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill("SIGTERM");
+  setTimeout(() => process.exit(code), 2000).unref();
+  Promise.all(children.map((c) => new Promise((resolve) => c.once("exit", resolve)))).then(
+    () => process.exit(code),
+    () => process.exit(code),
+  );
+}
+process.on("SIGINT", () => {
+  stop(0);
+});
+process.on("SIGTERM", () => {
+  stop(0);
+});
+
+async function waitForHub(): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${hubUrl}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the hub did not answer at ${hubUrl}/healthz within 20 s`);
+}
+
+async function main(): Promise<void> {
+  start("server/src/main.ts", args);
+  try {
+    await waitForHub();
+  } catch (error) {
+    process.stderr.write(`demo: ${(error as Error).message}\n`);
+    stop(1);
+    return;
+  }
+  start("streamer-agent/src/cli.ts", ["--hub", hubUrl, "--id", STREAMER_ID]);
+  const url = `${hubUrl}/?streamer=${STREAMER_ID}`;
+  process.stdout.write(
+    `\n  heartline demo is running.\n\n  Open the player:  ${url}\n  Stop:             Ctrl-C\n\n`,
+  );
+}
+
+await main();
