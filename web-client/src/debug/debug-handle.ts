@@ -1,0 +1,82 @@
+import type { ConfigMessage, SessionCloseReason } from "@heartline/shared";
+import type { StreamerEntry } from "../session/choose-streamer.js";
+import type { LinkState, PlayerSession } from "../session/player-session.js";
+
+/** Read-only view of the player for end-to-end tests and curious people: `window.heartline`. */
+export interface HeartlineDebug {
+  readonly state: LinkState;
+  readonly sessionId: string | null;
+  readonly streamerId: string | null;
+  /** The reason of the last `sessionClosed`, or null if none arrived yet. */
+  readonly closeReason: SessionCloseReason | null;
+  /** The current session's peer connection, or null. */
+  readonly pc: RTCPeerConnection | null;
+  readonly pingsReceived: number;
+  readonly pongsSent: number;
+  /** `performance.now()` when the last ping arrived, or null. */
+  readonly lastPingAt: number | null;
+  /** The last `config` from the hub, or null. */
+  readonly config: ConfigMessage | null;
+  readonly streamers: readonly StreamerEntry[];
+  /** Sessions started since the page loaded (resubscriptions included). */
+  readonly sessionsStarted: number;
+  /** `performance.now()` when the current stream showed its first frame, or null. */
+  readonly firstFrameAt: number | null;
+  /** A hub error or local failure about the current session, or null. */
+  readonly notice: string | null;
+}
+
+declare global {
+  interface Window {
+    readonly heartline: HeartlineDebug;
+  }
+}
+
+export function installDebugHandle(
+  session: PlayerSession,
+  video: { readonly firstFrameAt: number | null },
+): HeartlineDebug {
+  const handle: HeartlineDebug = Object.freeze({
+    get state() {
+      return session.state;
+    },
+    get sessionId() {
+      return session.sessionId;
+    },
+    get streamerId() {
+      return session.streamerId;
+    },
+    get closeReason() {
+      return session.closeReason;
+    },
+    get pc() {
+      return session.pc;
+    },
+    get pingsReceived() {
+      return session.pingsReceived;
+    },
+    get pongsSent() {
+      return session.pongsSent;
+    },
+    get lastPingAt() {
+      return session.lastPingAt;
+    },
+    get config() {
+      return session.config;
+    },
+    get streamers() {
+      return session.streamers;
+    },
+    get sessionsStarted() {
+      return session.sessionsStarted;
+    },
+    get firstFrameAt() {
+      return video.firstFrameAt;
+    },
+    get notice() {
+      return session.notice;
+    },
+  });
+  Object.defineProperty(window, "heartline", { value: handle, writable: false, enumerable: true });
+  return handle;
+}

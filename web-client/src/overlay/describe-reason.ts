@@ -1,0 +1,30 @@
+import type { SessionCloseReason } from "@heartline/shared";
+
+function seconds(ms: number): string {
+  const s = ms / 1000;
+  return Number.isInteger(s) ? `${s} s` : `${s.toFixed(1)} s`;
+}
+
+/**
+ * Why the session ended, in plain words for the viewer.
+ * @param heartbeatTimeoutMs `config.heartbeat.timeoutMs`, or null before the first config.
+ */
+export function describeCloseReason(reason: SessionCloseReason, heartbeatTimeoutMs: number | null): string {
+  const silence = heartbeatTimeoutMs === null ? "" : ` for ${seconds(heartbeatTimeoutMs)}`;
+  switch (reason) {
+    case "streamer-heartbeat-timeout":
+      return `The streamer stopped responding (no heartbeat${silence}).`;
+    case "player-heartbeat-timeout":
+      return `This player stopped answering heartbeats${silence} (the tab was frozen or the network dropped).`;
+    case "streamer-left":
+      return "The streamer disconnected from the hub.";
+    case "player-left":
+      return "The hub lost this player's connection.";
+    case "unsubscribed":
+      return "The session was ended from this player.";
+    case "hub-shutdown":
+      return "The hub is shutting down.";
+  }
+}
+
+export { seconds as formatSeconds };

@@ -1,0 +1,99 @@
+import type { IceCandidateInit, IceServer } from "@heartline/shared";
+
+/** What a session's peer connection reports back to its owner. */
+export interface PeerEvents {
+  /** A local ICE candidate to trickle to the streamer. */
+  localCandidate(candidate: IceCandidateInit): void;
+  /** The streamer's media arrived. */
+  remoteStream(stream: MediaStream): void;
+  connectionStateChange(state: RTCPeerConnectionState): void;
+}
+
+/** The receive-only side of one session: what the session controller needs from it. */
+export interface Peer {
+  /** The underlying connection, for the debug handle and tests; null once closed. */
+  readonly pc: RTCPeerConnection | null;
+  /** Applies the streamer's offer; resolves with the answer SDP. */
+  answer(offerSdp: string): Promise<string>;
+  /** Adds a trickled candidate, after any offer still being applied. */
+  addRemoteCandidate(candidate: IceCandidateInit): void;
+  /** Idempotent. */
+  close(): void;
+}
+
+export type PeerFactory = (iceServers: IceServer[], events: PeerEvents) => Peer;
+
+/**
+ * One RTCPeerConnection that answers a streamer's offer. Offers and remote candidates are applied
+ * in arrival order through one promise chain, so a candidate never races ahead of its offer.
+ */
+export class PlayerPeer implements Peer {
+  private connection: RTCPeerConnection | null;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(iceServers: IceServer[], events: PeerEvents) {
+    // Only the hub's ICE servers: nothing may phone a third party by default.
+    const pc = new RTCPeerConnection({ iceServers });
+    this.connection = pc;
+    pc.onicecandidate = (event) => {
+      const c = event.candidate;
+      // A null candidate marks the end of gathering; the protocol has nothing to say about it.
+      if (c === null || this.connection === null) return;
+      events.localCandidate({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex });
+    };
+    pc.ontrack = (event) => {
+      if (this.connection === null) return;
+      events.remoteStream(event.streams[0] ?? new MediaStream([event.track]));
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.connection === null) return;
+      events.connectionStateChange(pc.connectionState);
+    };
+  }
+
+  get pc(): RTCPeerConnection | null {
+    return this.connection;
+  }
+
+  answer(offerSdp: string): Promise<string> {
+    const step = this.chain.then(async () => {
+      const pc = this.requireOpen();
+      await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      const sdp = pc.localDescription?.sdp;
+      if (sdp === undefined) throw new Error("no local description after createAnswer");
+      return sdp;
+    });
+    this.chain = step.catch(() => undefined);
+    return step;
+  }
+
+  addRemoteCandidate(candidate: IceCandidateInit): void {
+    this.chain = this.chain.then(async () => {
+      const pc = this.connection;
+      if (pc === null) return;
+      try {
+        await pc.addIceCandidate(candidate);
+      } catch (error) {
+        console.warn("heartline: remote ICE candidate refused", candidate.candidate, error);
+      }
+    });
+  }
+
+  close(): void {
+    const pc = this.connection;
+    if (pc === null) return;
+    this.connection = null;
+    pc.onicecandidate = null;
+    pc.ontrack = null;
+    pc.onconnectionstatechange = null;
+    pc.close();
+  }
+
+  private requireOpen(): RTCPeerConnection {
+    if (this.connection === null) throw new Error("peer connection is closed");
+    return this.connection;
+  }
+}
+
+export const createPlayerPeer: PeerFactory = (iceServers, events) => new PlayerPeer(iceServers, events);
