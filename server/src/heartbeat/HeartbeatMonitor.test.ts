@@ -2,23 +2,33 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { systemClock } from "./clock.js";
 import { HeartbeatMonitor, type End } from "./HeartbeatMonitor.js";
 
+const INTERVAL = 250;
 const TIMEOUT = 1000;
-const GRACE = 250;
+const STALE = 375;
+const GRACE = INTERVAL;
+
+type Event = { kind: "stale" | "fresh" | "lapsed"; sessionId: string; end: End; at: number };
 
 describe("HeartbeatMonitor", () => {
-  let lapses: { sessionId: string; end: End; at: number }[];
+  let events: Event[];
   let monitor: HeartbeatMonitor;
   let start: number;
+  const lapses = (): Omit<Event, "kind">[] =>
+    events.filter((e) => e.kind === "lapsed").map(({ kind: _kind, ...rest }) => rest);
 
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-    lapses = [];
+    events = [];
     start = performance.now();
+    const record =
+      (kind: Event["kind"]) =>
+      (sessionId: string, end: End): void => {
+        events.push({ kind, sessionId, end, at: performance.now() - start });
+      };
     monitor = new HeartbeatMonitor({
-      timeoutMs: TIMEOUT,
-      answerGraceMs: GRACE,
+      timings: { timeoutMs: TIMEOUT, staleAfterMs: STALE, answerGraceMs: GRACE },
       clock: systemClock,
-      onLapse: (sessionId, end) => lapses.push({ sessionId, end, at: performance.now() - start }),
+      listener: { stale: record("stale"), fresh: record("fresh"), lapsed: record("lapsed") },
     });
   });
   afterEach(() => {
@@ -26,120 +36,190 @@ describe("HeartbeatMonitor", () => {
     vi.useRealTimers();
   });
 
-  it("does not lapse at exactly the timeout, and lapses just after it", () => {
-    monitor.track("s1");
-    vi.advanceTimersByTime(TIMEOUT);
-    expect(lapses).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(lapses).toEqual([{ sessionId: "s1", end: "streamer", at: TIMEOUT + 1 }]);
-  });
+  /** A healthy beat: ping relayed, pong back. */
+  function beat(id: string): void {
+    monitor.heard(id, "streamer");
+    monitor.pingRelayed(id);
+    monitor.heard(id, "player");
+  }
 
-  it("blames the streamer when nobody says anything (the player had nothing to answer)", () => {
-    monitor.track("s1");
-    vi.advanceTimersByTime(TIMEOUT + 1);
-    expect(lapses.map((l) => l.end)).toEqual(["streamer"]);
-  });
+  describe("timeout", () => {
+    it("does not lapse at exactly the timeout, and lapses just after it", () => {
+      monitor.track("s1");
+      vi.advanceTimersByTime(TIMEOUT);
+      expect(lapses()).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(lapses()).toEqual([{ sessionId: "s1", end: "streamer", at: TIMEOUT + 1 }]);
+    });
 
-  it("keeps a session alive as long as beats arrive within the timeout", () => {
-    monitor.track("s1");
-    for (let i = 0; i < 20; i++) {
-      vi.advanceTimersByTime(TIMEOUT - 10);
+    it("keeps a session alive as long as beats arrive every interval", () => {
+      monitor.track("s1");
+      for (let i = 0; i < 40; i++) {
+        vi.advanceTimersByTime(INTERVAL);
+        beat("s1");
+      }
+      expect(events).toEqual([]);
+      expect(monitor.health("s1", "streamer")).toBe("fresh");
+    });
+
+    it("traffic resets the deadline: the lapse comes a timeout after the last beat", () => {
+      monitor.track("s1");
+      vi.advanceTimersByTime(700);
+      monitor.heard("s1", "streamer");
+      vi.advanceTimersByTime(TIMEOUT);
+      expect(lapses()).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(lapses()).toEqual([{ sessionId: "s1", end: "streamer", at: 700 + TIMEOUT + 1 }]);
+    });
+
+    it("lapses the player that stops answering while the streamer keeps pinging", () => {
+      monitor.track("s1");
       monitor.heard("s1", "streamer");
       monitor.pingRelayed("s1");
-      monitor.heard("s1", "player");
-    }
-    expect(lapses).toEqual([]);
-    expect(monitor.size).toBe(1);
-  });
+      vi.advanceTimersByTime(20);
+      monitor.heard("s1", "player"); // last pong at 20
+      for (let i = 0; i < 6; i++) {
+        vi.advanceTimersByTime(INTERVAL - (i === 0 ? 20 : 0));
+        monitor.heard("s1", "streamer");
+        monitor.pingRelayed("s1");
+      }
+      expect(lapses()).toEqual([{ sessionId: "s1", end: "player", at: 20 + TIMEOUT + 1 }]);
+    });
 
-  it("traffic resets the deadline: lapse comes timeout after the last beat", () => {
-    monitor.track("s1");
-    vi.advanceTimersByTime(700);
-    monitor.heard("s1", "streamer");
-    vi.advanceTimersByTime(TIMEOUT);
-    expect(lapses).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(lapses).toEqual([{ sessionId: "s1", end: "streamer", at: 700 + TIMEOUT + 1 }]);
-  });
+    it("never blames the player for pings that were not sent", () => {
+      monitor.track("s1");
+      beat("s1");
+      vi.advanceTimersByTime(5 * TIMEOUT); // the streamer freezes; the player owes nothing
+      expect(lapses()).toEqual([{ sessionId: "s1", end: "streamer", at: TIMEOUT + 1 }]);
+    });
 
-  it("lapses the player that stops answering while the streamer keeps pinging", () => {
-    monitor.track("s1");
-    monitor.heard("s1", "streamer");
-    monitor.pingRelayed("s1");
-    vi.advanceTimersByTime(20);
-    monitor.heard("s1", "player"); // last pong at 20
-    for (let t = 250; t <= 1500; t += 250) {
-      vi.advanceTimersByTime(250 - (t === 250 ? 20 : 0));
+    it("blames whichever end fell silent first when both stop", () => {
+      monitor.track("s1");
+      beat("s1"); // at 0
+      vi.advanceTimersByTime(INTERVAL);
       monitor.heard("s1", "streamer");
-      monitor.pingRelayed("s1");
-    }
-    expect(lapses).toEqual([{ sessionId: "s1", end: "player", at: 20 + TIMEOUT + 1 }]);
+      monitor.pingRelayed("s1"); // at 250: never answered, and the streamer stops too
+      vi.advanceTimersByTime(3 * TIMEOUT);
+      // The first lapse is the one a caller acts on (it tears the session down).
+      expect(lapses()[0]).toEqual({ sessionId: "s1", end: "player", at: TIMEOUT + 1 });
+    });
+
+    it("gives the player answerGraceMs to answer the first ping after a long gap in pings", () => {
+      monitor.track("s1");
+      for (let i = 0; i < 8; i++) {
+        vi.advanceTimersByTime(200); // non-ping traffic only
+        monitor.heard("s1", "streamer");
+      }
+      monitor.pingRelayed("s1"); // at 1600; the player last spoke at 0
+      vi.advanceTimersByTime(GRACE);
+      expect(lapses()).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(lapses()).toEqual([{ sessionId: "s1", end: "player", at: 1600 + GRACE + 1 }]);
+    });
+
+    it("one session lapsing does not affect another", () => {
+      monitor.track("a");
+      monitor.track("b");
+      for (let i = 0; i < 8; i++) {
+        vi.advanceTimersByTime(INTERVAL);
+        beat("b");
+      }
+      expect(lapses().map((l) => l.sessionId)).toEqual(["a"]);
+      expect(monitor.health("b", "streamer")).toBe("fresh");
+    });
   });
 
-  it("never blames the player for pings that were not sent", () => {
-    monitor.track("s1");
-    monitor.heard("s1", "streamer");
-    monitor.pingRelayed("s1");
-    vi.advanceTimersByTime(10);
-    monitor.heard("s1", "player");
-    // The streamer freezes: no more pings. The player is silent too, but owes nothing.
-    vi.advanceTimersByTime(5 * TIMEOUT);
-    expect(lapses).toEqual([{ sessionId: "s1", end: "streamer", at: TIMEOUT + 1 }]);
-  });
-
-  it("one end lapsing does not affect another session", () => {
-    monitor.track("a");
-    monitor.track("b");
-    for (let i = 0; i < 3; i++) {
-      vi.advanceTimersByTime(500);
-      monitor.heard("b", "streamer");
-    }
-    expect(lapses.map((l) => l.sessionId)).toEqual(["a"]);
-    expect(monitor.size).toBe(1);
-  });
-
-  it("gives the player answerGraceMs to answer the first ping after a long gap in pings", () => {
-    monitor.track("s1");
-    // The streamer sends only non-ping traffic for longer than the timeout.
-    for (let i = 0; i < 4; i++) {
-      vi.advanceTimersByTime(400);
+  describe("stale before lapsed", () => {
+    it("marks an end stale after a missed beat, and fresh when it beats again", () => {
+      monitor.track("s1");
+      vi.advanceTimersByTime(STALE);
+      expect(events).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(events).toEqual([{ kind: "stale", sessionId: "s1", end: "streamer", at: STALE + 1 }]);
+      vi.advanceTimersByTime(200);
       monitor.heard("s1", "streamer");
-    }
-    monitor.pingRelayed("s1"); // at 1600; the player last spoke at 0
-    vi.advanceTimersByTime(GRACE);
-    expect(lapses).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(lapses).toEqual([{ sessionId: "s1", end: "player", at: 1600 + GRACE + 1 }]);
+      expect(events.at(-1)).toEqual({ kind: "fresh", sessionId: "s1", end: "streamer", at: STALE + 201 });
+      expect(monitor.health("s1", "streamer")).toBe("fresh");
+    });
+
+    it("goes fresh -> stale -> lapsed, each reported once", () => {
+      monitor.track("s1");
+      vi.advanceTimersByTime(3 * TIMEOUT);
+      expect(events.map((e) => `${e.kind}@${e.at}`)).toEqual([`stale@${STALE + 1}`, `lapsed@${TIMEOUT + 1}`]);
+    });
+
+    it("a late player turns stale while the streamer stays fresh", () => {
+      monitor.track("s1");
+      beat("s1");
+      for (let i = 0; i < 2; i++) {
+        vi.advanceTimersByTime(INTERVAL);
+        monitor.heard("s1", "streamer");
+        monitor.pingRelayed("s1");
+      }
+      expect(events).toEqual([{ kind: "stale", sessionId: "s1", end: "player", at: STALE + 1 }]);
+    });
+
+    it("skips stale when the stale threshold is not below the timeout", () => {
+      monitor.reconfigure({ timeoutMs: 300, staleAfterMs: 375, answerGraceMs: GRACE });
+      monitor.track("s1");
+      vi.advanceTimersByTime(1000);
+      expect(events.map((e) => e.kind)).toEqual(["lapsed"]);
+    });
   });
 
-  it("moves its timer earlier when the player's deadline comes first", () => {
-    monitor.track("s1");
-    vi.advanceTimersByTime(100);
-    monitor.heard("s1", "player"); // player at 100, not owing
-    vi.advanceTimersByTime(400);
-    monitor.heard("s1", "streamer"); // timer still armed for the first deadline (1001)
-    vi.advanceTimersByTime(600);
-    monitor.heard("s1", "streamer"); // at 1100: timer re-arms for 2101
-    monitor.pingRelayed("s1"); // the player's deadline (1100 + grace) now comes first
-    vi.advanceTimersByTime(GRACE + 1);
-    expect(lapses).toEqual([{ sessionId: "s1", end: "player", at: 1100 + GRACE + 1 }]);
+  describe("after a lapse", () => {
+    it("reports a lapse once and keeps watching, so a caller that does not tear down hears the end return", () => {
+      monitor.track("s1");
+      vi.advanceTimersByTime(5 * TIMEOUT);
+      expect(lapses()).toHaveLength(1);
+      monitor.heard("s1", "streamer");
+      expect(events.at(-1)?.kind).toBe("fresh");
+      vi.advanceTimersByTime(TIMEOUT + 1);
+      expect(lapses()).toHaveLength(2);
+    });
+
+    it("untrack stops everything and is idempotent; late traffic is ignored", () => {
+      monitor.track("s1");
+      monitor.untrack("s1");
+      monitor.untrack("s1");
+      monitor.heard("s1", "streamer");
+      vi.advanceTimersByTime(10 * TIMEOUT);
+      expect(events).toEqual([]);
+      expect(monitor.size).toBe(0);
+      expect(monitor.health("s1", "streamer")).toBeUndefined();
+    });
   });
 
-  it("untrack stops the deadline and is idempotent", () => {
-    monitor.track("s1");
-    monitor.untrack("s1");
-    monitor.untrack("s1");
-    vi.advanceTimersByTime(10 * TIMEOUT);
-    expect(lapses).toEqual([]);
-    expect(monitor.size).toBe(0);
+  describe("reconfigure", () => {
+    it("applies a shorter timeout to running sessions at once", () => {
+      monitor.track("s1");
+      vi.advanceTimersByTime(300);
+      monitor.reconfigure({ timeoutMs: 400, staleAfterMs: 10_000, answerGraceMs: GRACE });
+      vi.advanceTimersByTime(100);
+      expect(lapses()).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(lapses()).toEqual([{ sessionId: "s1", end: "streamer", at: 401 }]);
+    });
+
+    it("applies a longer timeout to running sessions", () => {
+      monitor.track("s1");
+      vi.advanceTimersByTime(300);
+      monitor.reconfigure({ timeoutMs: 3000, staleAfterMs: 2000, answerGraceMs: GRACE });
+      vi.advanceTimersByTime(2000);
+      expect(events.map((e) => `${e.kind}@${e.at}`)).toEqual(["stale@2001"]);
+      vi.advanceTimersByTime(1000);
+      expect(events.map((e) => `${e.kind}@${e.at}`)).toEqual(["stale@2001", "lapsed@3001"]);
+    });
   });
 
-  it("reports a lapse once and forgets the session", () => {
-    monitor.track("s1");
-    vi.advanceTimersByTime(3 * TIMEOUT);
-    expect(lapses).toHaveLength(1);
-    expect(monitor.size).toBe(0);
-    monitor.heard("s1", "streamer"); // late traffic for a closed session is ignored
-    expect(monitor.lapsedEnd("s1")).toBeUndefined();
+  it("uses one timer per session whatever the beat rate", () => {
+    const setTimeoutSpy = vi.spyOn(systemClock, "setTimeout");
+    for (let s = 0; s < 100; s++) monitor.track(`s${s}`);
+    const afterTrack = setTimeoutSpy.mock.calls.length;
+    // 100 beats per session within one stale period: no timer is touched.
+    for (let i = 0; i < 100; i++) for (let s = 0; s < 100; s++) beat(`s${s}`);
+    expect(setTimeoutSpy.mock.calls.length).toBe(afterTrack);
+    expect(vi.getTimerCount()).toBe(100);
+    setTimeoutSpy.mockRestore();
   });
 });

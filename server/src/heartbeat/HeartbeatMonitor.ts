@@ -1,50 +1,76 @@
 /**
  * Deadlines for both ends of every session, on an injected clock. Knows nothing of sockets:
- * the signaling layer reports traffic, and the monitor calls `onLapse` once when an end has
- * been silent for longer than `timeoutMs`.
+ * the signaling layer reports traffic, and the monitor tells its listener when an end turns
+ * `stale` (missed a beat), `lapsed` (silent past the timeout) or `fresh` again.
  *
- * Cost: a beat is O(1) and touches no timer (it only stores a timestamp). Each session owns
- * one timer, armed for its earliest deadline; when it fires early (traffic moved the deadline)
- * it re-arms for what is left. So timers fire about once per timeout per session, not per beat.
+ * Cost: a beat is O(1) and touches no timer (it stores a timestamp). Each session owns one
+ * timer, armed for its earliest threshold; when it fires early (traffic moved the threshold)
+ * it re-arms for what is left. So timers fire about once per interval per session, not per
+ * beat, and there is never more than one timer per session.
  *
- * Blame: the streamer drives the heartbeat, so it lapses when it has been silent too long. The
- * player can only answer pings it receives, so it lapses only while it owes an answer (a ping
- * was relayed to it since its last message). When both are silent the streamer is blamed. A
- * player that starts owing after a long quiet spell (the streamer sent no ping for a while) gets
- * at least `answerGraceMs` to answer the ping that ended it.
+ * Blame: the streamer drives the heartbeat, so its silence always counts. The player can only
+ * answer pings it receives, so its silence counts only while it owes an answer (a ping was
+ * relayed to it after its last message). When both are silent the streamer is blamed. A player
+ * that starts owing after a quiet spell (the streamer sent no ping for a while) gets at least
+ * `answerGraceMs` to answer the ping that ended it.
+ *
+ * A lapse is reported once per end; the monitor keeps watching until `untrack`, so a caller that
+ * does not tear down (heartbeat.enforce=false) still hears when the end comes back.
  */
 import type { Clock, TimerHandle } from "./clock.js";
 
 export type End = "streamer" | "player";
 
-export type LapseListener = (sessionId: string, end: End) => void;
+/** fresh: on time. stale: missed a beat. lapsed: silent past the timeout. */
+export type EndHealth = "fresh" | "stale" | "lapsed";
 
-interface Deadlines {
-  streamerAt: number;
-  playerAt: number;
+export interface HeartbeatTimings {
+  /** Silence longer than this ends the session. */
+  timeoutMs: number;
+  /** Silence longer than this marks the end stale (a missed beat); ignored if >= timeoutMs. */
+  staleAfterMs: number;
+  /** The least time a player gets to answer the first ping after a gap in pings. */
+  answerGraceMs: number;
+}
+
+export interface HeartbeatListener {
+  stale(sessionId: string, end: End): void;
+  /** An end that was stale or lapsed was heard from again. */
+  fresh(sessionId: string, end: End): void;
+  lapsed(sessionId: string, end: End): void;
+}
+
+interface EndClock {
+  /** Clock time of the last message from this end for this session. */
+  at: number;
+  health: EndHealth;
+}
+
+interface Entry {
+  readonly id: string;
+  readonly streamer: EndClock;
+  readonly player: EndClock;
   /** A ping was relayed to the player after its last message. */
   playerOwes: boolean;
   timer: TimerHandle | undefined;
-  /** When the timer will fire (clock time). */
+  /** Clock time the timer fires at (Infinity when none is armed). */
   firesAt: number;
 }
 
 export class HeartbeatMonitor {
-  readonly #entries = new Map<string, Deadlines>();
+  readonly #entries = new Map<string, Entry>();
   readonly #clock: Clock;
-  readonly #onLapse: LapseListener;
-  #timeoutMs: number;
-  #answerGraceMs: number;
+  readonly #listener: HeartbeatListener;
+  #timings: HeartbeatTimings;
 
-  constructor(options: { timeoutMs: number; answerGraceMs: number; clock: Clock; onLapse: LapseListener }) {
-    this.#timeoutMs = options.timeoutMs;
-    this.#answerGraceMs = options.answerGraceMs;
+  constructor(options: { timings: HeartbeatTimings; clock: Clock; listener: HeartbeatListener }) {
+    this.#timings = { ...options.timings };
     this.#clock = options.clock;
-    this.#onLapse = options.onLapse;
+    this.#listener = options.listener;
   }
 
-  get timeoutMs(): number {
-    return this.#timeoutMs;
+  get timings(): Readonly<HeartbeatTimings> {
+    return this.#timings;
   }
 
   /** Number of sessions under watch. */
@@ -52,26 +78,37 @@ export class HeartbeatMonitor {
     return this.#entries.size;
   }
 
+  /** New timings apply to every session at once (re-arms every timer: O(sessions), once). */
+  reconfigure(timings: HeartbeatTimings): void {
+    this.#timings = { ...timings };
+    const now = this.#clock.now();
+    for (const entry of this.#entries.values()) {
+      this.#disarm(entry);
+      this.#evaluate(entry, now);
+    }
+  }
+
   /** Starts watching a session; both ends' silence is counted from now. */
   track(sessionId: string): void {
     if (this.#entries.has(sessionId)) return;
     const now = this.#clock.now();
-    const entry: Deadlines = {
-      streamerAt: now,
-      playerAt: now,
+    const entry: Entry = {
+      id: sessionId,
+      streamer: { at: now, health: "fresh" },
+      player: { at: now, health: "fresh" },
       playerOwes: false,
       timer: undefined,
-      firesAt: 0,
+      firesAt: Number.POSITIVE_INFINITY,
     };
     this.#entries.set(sessionId, entry);
-    this.#arm(sessionId, entry, now);
+    this.#arm(entry, now);
   }
 
   /** Stops watching; idempotent. */
   untrack(sessionId: string): void {
     const entry = this.#entries.get(sessionId);
     if (!entry) return;
-    if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer);
+    this.#disarm(entry);
     this.#entries.delete(sessionId);
   }
 
@@ -79,11 +116,15 @@ export class HeartbeatMonitor {
   heard(sessionId: string, end: End): void {
     const entry = this.#entries.get(sessionId);
     if (!entry) return;
-    if (end === "streamer") {
-      entry.streamerAt = this.#clock.now();
-    } else {
-      entry.playerAt = this.#clock.now();
-      entry.playerOwes = false;
+    const clock = entry[end];
+    clock.at = this.#clock.now();
+    if (end === "player") entry.playerOwes = false;
+    if (clock.health !== "fresh") {
+      // Rare path (an end coming back): its next threshold is new, so re-arm from scratch.
+      clock.health = "fresh";
+      this.#disarm(entry);
+      this.#arm(entry, clock.at);
+      this.#listener.fresh(sessionId, end);
     }
   }
 
@@ -95,56 +136,78 @@ export class HeartbeatMonitor {
     // In steady state the player answered the previous ping an interval ago and nothing changes.
     // After a quiet spell it had nothing to answer: it still gets answerGraceMs for this ping.
     const now = this.#clock.now();
-    entry.playerAt = Math.max(entry.playerAt, now - this.#timeoutMs + this.#answerGraceMs);
-    // The player's deadline may now come before the armed timer (the streamer sent other
-    // traffic after the player's last message); move the timer so teardown stays on time.
-    if (entry.playerAt + this.#timeoutMs < entry.firesAt - 1) {
-      if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer);
-      this.#arm(sessionId, entry, now);
+    const { timeoutMs, answerGraceMs } = this.#timings;
+    entry.player.at = Math.max(entry.player.at, now - timeoutMs + answerGraceMs);
+    // The player's next threshold may come before the armed timer; keep teardown on time.
+    const next = this.#nextThreshold(entry.player);
+    if (next < entry.firesAt - 1) {
+      this.#disarm(entry);
+      this.#arm(entry, now);
     }
   }
 
-  /** Which end, if any, is past its deadline now. */
-  lapsedEnd(sessionId: string): End | undefined {
-    const entry = this.#entries.get(sessionId);
-    return entry ? this.#lapsed(entry, this.#clock.now()) : undefined;
+  /** The health of one end of a session (undefined when the session is not watched). */
+  health(sessionId: string, end: End): EndHealth | undefined {
+    return this.#entries.get(sessionId)?.[end].health;
   }
 
   /** Stops every timer; the monitor is empty afterwards. */
   clear(): void {
-    for (const id of [...this.#entries.keys()]) this.untrack(id);
+    for (const entry of this.#entries.values()) this.#disarm(entry);
+    this.#entries.clear();
   }
 
-  #lapsed(entry: Deadlines, now: number): End | undefined {
-    if (now - entry.streamerAt > this.#timeoutMs) return "streamer";
-    if (entry.playerOwes && now - entry.playerAt > this.#timeoutMs) return "player";
-    return undefined;
+  /** When this end crosses its next threshold (Infinity: nothing pending). */
+  #nextThreshold(clock: EndClock): number {
+    const { timeoutMs, staleAfterMs } = this.#timings;
+    if (clock.health === "lapsed") return Number.POSITIVE_INFINITY;
+    if (clock.health === "fresh" && staleAfterMs < timeoutMs) return clock.at + staleAfterMs;
+    return clock.at + timeoutMs;
   }
 
-  #arm(sessionId: string, entry: Deadlines, now: number): void {
-    const streamerDeadline = entry.streamerAt + this.#timeoutMs;
-    const deadline = entry.playerOwes
-      ? Math.min(streamerDeadline, entry.playerAt + this.#timeoutMs)
-      : streamerDeadline;
-    // "Longer than timeoutMs": fire one millisecond past the deadline.
-    const delay = Math.max(0, Math.floor(deadline - now)) + 1;
+  #arm(entry: Entry, now: number): void {
+    const streamerNext = this.#nextThreshold(entry.streamer);
+    const playerNext = entry.playerOwes ? this.#nextThreshold(entry.player) : Number.POSITIVE_INFINITY;
+    const threshold = Math.min(streamerNext, playerNext);
+    if (threshold === Number.POSITIVE_INFINITY) return;
+    // "Longer than": fire one millisecond past the threshold.
+    const delay = Math.max(0, Math.floor(threshold - now)) + 1;
     entry.firesAt = now + delay;
     entry.timer = this.#clock.setTimeout(() => {
-      this.#check(sessionId);
+      entry.timer = undefined;
+      entry.firesAt = Number.POSITIVE_INFINITY;
+      if (this.#entries.get(entry.id) === entry) this.#evaluate(entry, this.#clock.now());
     }, delay);
   }
 
-  #check(sessionId: string): void {
-    const entry = this.#entries.get(sessionId);
-    if (!entry) return;
+  #disarm(entry: Entry): void {
+    if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer);
     entry.timer = undefined;
-    const now = this.#clock.now();
-    const end = this.#lapsed(entry, now);
-    if (end === undefined) {
-      this.#arm(sessionId, entry, now);
-      return;
+    entry.firesAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Moves each end to the health its silence calls for, reports changes, re-arms. */
+  #evaluate(entry: Entry, now: number): void {
+    const streamerChange = this.#advance(entry.streamer, now);
+    // While the streamer is past its timeout the player is never blamed for the silence.
+    const playerChange =
+      entry.playerOwes && entry.streamer.health !== "lapsed" ? this.#advance(entry.player, now) : undefined;
+    this.#arm(entry, now);
+    if (streamerChange) this.#listener[streamerChange](entry.id, "streamer");
+    if (playerChange && this.#entries.get(entry.id) === entry) this.#listener[playerChange](entry.id, "player");
+  }
+
+  #advance(clock: EndClock, now: number): "stale" | "lapsed" | undefined {
+    const silent = now - clock.at;
+    const { timeoutMs, staleAfterMs } = this.#timings;
+    if (silent > timeoutMs && clock.health !== "lapsed") {
+      clock.health = "lapsed";
+      return "lapsed";
     }
-    this.untrack(sessionId);
-    this.#onLapse(sessionId, end);
+    if (silent > staleAfterMs && staleAfterMs < timeoutMs && clock.health === "fresh") {
+      clock.health = "stale";
+      return "stale";
+    }
+    return undefined;
   }
 }

@@ -42,13 +42,25 @@ export class SessionRegistry {
     this.#clock = options.clock;
     this.#log = options.logger;
     this.#heartbeat = new HeartbeatMonitor({
-      timeoutMs: options.timeoutMs,
-      // A player always gets at least one beat to answer a ping.
-      answerGraceMs: options.intervalMs,
+      timings: {
+        timeoutMs: options.timeoutMs,
+        // Half a beat late counts as a missed beat.
+        staleAfterMs: Math.round(options.intervalMs * 1.5),
+        // A player always gets at least one beat to answer a ping.
+        answerGraceMs: options.intervalMs,
+      },
       clock: options.clock,
-      onLapse: (sessionId, end) => {
-        const session = this.#sessions.get(sessionId);
-        if (session) this.close(session, LAPSE_REASON[end]);
+      listener: {
+        stale: (sessionId, end) => {
+          this.#log.debug({ sessionId, end }, "heartbeat late");
+        },
+        fresh: (sessionId, end) => {
+          this.#log.debug({ sessionId, end }, "heartbeat back on time");
+        },
+        lapsed: (sessionId, end) => {
+          const session = this.#sessions.get(sessionId);
+          if (session) this.close(session, LAPSE_REASON[end]);
+        },
       },
     });
   }
