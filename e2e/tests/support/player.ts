@@ -77,7 +77,9 @@ export function presentsFrames(page: Page, timeoutMs = 5000): Promise<boolean> {
           resolve(false);
           return;
         }
-        const timer = setTimeout(() => { resolve(false); }, ms);
+        const timer = setTimeout(() => {
+          resolve(false);
+        }, ms);
         video.requestVideoFrameCallback(() => {
           clearTimeout(timer);
           resolve(true);

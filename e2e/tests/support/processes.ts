@@ -29,7 +29,11 @@ export class Managed {
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       this.#stderr = (this.#stderr + chunk).slice(-4000);
     });
-    this.#exited = new Promise((resolve) => child.once("exit", () => { resolve(); }));
+    this.#exited = new Promise((resolve) =>
+      child.once("exit", () => {
+        resolve();
+      }),
+    );
   }
 
   get pid(): number {
@@ -93,7 +97,9 @@ export class Managed {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.signal("SIGCONT");
     this.signal("SIGTERM");
-    const killer = setTimeout(() => { this.signal("SIGKILL"); }, 5000);
+    const killer = setTimeout(() => {
+      this.signal("SIGKILL");
+    }, 5000);
     await this.#exited;
     clearTimeout(killer);
   }

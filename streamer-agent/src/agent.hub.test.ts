@@ -1,0 +1,179 @@
+/**
+ * The agent CLI against the real hub (server/src/main.ts), both as child processes, with a
+ * werift TestPlayer in place of the browser. Everything stays on 127.0.0.1.
+ */
+import { createServer } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { LoggedProcess, type LogLine } from "./testing/LoggedProcess.js";
+import { TestPlayer } from "./testing/TestPlayer.js";
+
+const HEARTBEAT_INTERVAL_MS = 200;
+const MISSED_BEATS = 3;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
+  if (typeof address !== "object" || address === null) throw new Error("no port");
+  return address.port;
+}
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let port: number;
+let hubUrl: string;
+let hub: LoggedProcess;
+
+function startHub(): Promise<LogLine> {
+  hub = new LoggedProcess("server/src/main.ts", [
+    "--port",
+    String(port),
+    "--heartbeat-interval-ms",
+    String(HEARTBEAT_INTERVAL_MS),
+    "--heartbeat-missed-beats",
+    String(MISSED_BEATS),
+  ]);
+  return hub.waitFor("the hub to listen", () => hub.lines.find((line) => typeof line.url === "string"));
+}
+
+const cleanups: (() => Promise<unknown> | undefined)[] = [];
+function startAgent(id: string, extra: string[] = []): LoggedProcess {
+  const agent = new LoggedProcess("streamer-agent/src/cli.ts", [
+    "--hub",
+    hubUrl,
+    "--id",
+    id,
+    "--loopback-only",
+    "true",
+    "--width",
+    "320",
+    "--height",
+    "180",
+    ...extra,
+  ]);
+  cleanups.push(() => agent.stop());
+  return agent;
+}
+function startPlayer(): TestPlayer {
+  const player = new TestPlayer(hubUrl);
+  cleanups.push(() => player.close());
+  return player;
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  hubUrl = `http://127.0.0.1:${port}`;
+  await startHub();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await hub.stop();
+});
+
+describe("agent with the real hub", () => {
+  it("registers, streams video to a player, pings on the hub's interval, and logs the ending", async () => {
+    const agent = startAgent("cam1");
+    const registered = await agent.waitForLine("registered", { streamerId: "cam1" });
+    expect(registered.playerUrl).toBe(`${hubUrl}/?streamer=cam1`);
+
+    const player = startPlayer();
+    player.subscribe("cam1");
+    await until("the session to start", () => player.sessionId !== undefined);
+    const sessionId = player.sessionId;
+    await agent.waitForLine("player joined", { sessionId });
+    await until("60 RTP packets at the player", () => player.rtpPackets >= 60);
+
+    const pingsAt = (): number => player.received.filter((m) => m.type === "ping").length;
+    const before = pingsAt();
+    await new Promise((resolve) => setTimeout(resolve, 10 * HEARTBEAT_INTERVAL_MS));
+    // 10 intervals; timers on a busy 2-core box may slip by a beat or two.
+    expect(pingsAt() - before).toBeGreaterThanOrEqual(8);
+    expect(pingsAt() - before).toBeLessThanOrEqual(11);
+
+    player.unsubscribe();
+    await agent.waitForLine("session closed", { sessionId, reason: "unsubscribed" });
+    await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_INTERVAL_MS));
+    expect(agent.linesMatching("session closed", { sessionId })).toHaveLength(1);
+    // The agent stopped pinging at once: the hub refused nothing for the ended session.
+    expect(hub.linesMatching("message refused", { sessionId })).toHaveLength(0);
+  });
+
+  it("streams H.264 when started with --codec h264", async () => {
+    const agent = startAgent("cam-h264", ["--codec", "h264"]);
+    await agent.waitForLine("registered", { streamerId: "cam-h264" });
+    const player = startPlayer();
+    player.subscribe("cam-h264");
+    await until("60 RTP packets at the player", () => player.rtpPackets >= 60);
+  });
+
+  it("ends a frozen player's session on the player's heartbeat timeout", async () => {
+    const agent = startAgent("cam2");
+    await agent.waitForLine("registered", { streamerId: "cam2" });
+    const player = startPlayer();
+    player.subscribe("cam2");
+    await until("the session to start", () => player.sessionId !== undefined);
+    player.answerPings = false;
+    await agent.waitForLine("session closed", {
+      sessionId: player.sessionId,
+      reason: "player-heartbeat-timeout",
+    });
+  });
+
+  it("retries with another agent holding its id, and registers once the id is free", async () => {
+    const first = startAgent("cam3");
+    await first.waitForLine("registered", { streamerId: "cam3" });
+    const second = startAgent("cam3");
+    await second.waitFor("streamer-id-taken", () => second.lines.find((l) => l.code === "streamer-id-taken"));
+    await first.stop();
+    await second.waitForLine("registered", { streamerId: "cam3" }, 20_000);
+  });
+
+  it("survives a hub restart: closes its sessions, reconnects and registers again", async () => {
+    const agent = startAgent("cam4");
+    await agent.waitForLine("registered", { streamerId: "cam4" });
+    const player = startPlayer();
+    player.subscribe("cam4");
+    await until("60 RTP packets at the player", () => player.rtpPackets >= 60);
+
+    await hub.stop("SIGKILL");
+    await agent.waitForLine("session closed", { sessionId: player.sessionId, reason: "streamer-left" });
+    await startHub();
+    await agent.waitFor("a second registration", () => agent.linesMatching("registered")[1], 20_000);
+  });
+
+  it("stops ffmpeg with it: on SIGTERM (exit 0) and even on SIGKILL", async () => {
+    const agent = startAgent("cam5");
+    const running = await agent.waitForLine("encoder running");
+    const ffmpegPid = running.ffmpegPid as number;
+    expect(processAlive(ffmpegPid)).toBe(true);
+    expect(await agent.stop("SIGTERM")).toBe(0);
+    expect(processAlive(ffmpegPid)).toBe(false);
+
+    const killed = startAgent("cam6");
+    const killedPid = (await killed.waitForLine("encoder running")).ffmpegPid as number;
+    await killed.stop("SIGKILL");
+    await until("ffmpeg to die with its agent", () => !processAlive(killedPid), 5_000);
+  });
+});

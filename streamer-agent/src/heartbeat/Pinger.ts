@@ -1,0 +1,100 @@
+/**
+ * Drives the heartbeat of every session: the streamer pings, the player answers with a pong,
+ * and the hub ends a session whose pings or pongs stop. The interval is the hub's
+ * `config.heartbeat.intervalMs` and nothing else, so it is set in exactly one place.
+ *
+ * `time` in a ping is this agent's monotonic clock; the pong echoes it, so RTT = now - time
+ * never compares two machines' clocks.
+ */
+import type { PingMessage, PongMessage } from "@heartline/shared";
+import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
+
+export interface PingerOptions {
+  /** Sends a ping to the hub. */
+  send: (message: PingMessage) => void;
+  /** Called with each pong's round-trip time, in ms. */
+  onRtt?: (sessionId: string, rttMs: number) => void;
+  clock?: Clock;
+}
+
+export class Pinger {
+  private readonly send: (message: PingMessage) => void;
+  private readonly onRtt: ((sessionId: string, rttMs: number) => void) | undefined;
+  private readonly clock: Clock;
+  private intervalMs: number | undefined;
+  private readonly timers = new Map<string, TimerHandle | undefined>();
+
+  constructor(options: PingerOptions) {
+    this.send = options.send;
+    this.onRtt = options.onRtt;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Sessions being pinged. */
+  get sessionIds(): string[] {
+    return [...this.timers.keys()];
+  }
+
+  /**
+   * Applies the hub's interval. A change reschedules every session; sessions added before the
+   * first config start pinging now.
+   */
+  setInterval(intervalMs: number): void {
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new RangeError(`heartbeat interval must be a positive number of ms, got ${intervalMs}`);
+    }
+    if (intervalMs === this.intervalMs) return;
+    this.intervalMs = intervalMs;
+    for (const [sessionId, timer] of this.timers) {
+      if (timer === undefined) this.ping(sessionId); // Joined before the first config: never pinged yet.
+      this.schedule(sessionId);
+    }
+  }
+
+  /** Pings the session at once, then every interval, until `remove`. */
+  add(sessionId: string): void {
+    if (this.timers.has(sessionId)) return;
+    this.timers.set(sessionId, undefined);
+    if (this.intervalMs !== undefined) {
+      this.ping(sessionId);
+      this.schedule(sessionId);
+    }
+  }
+
+  /** Stops pinging the session. Idempotent. */
+  remove(sessionId: string): void {
+    const timer = this.timers.get(sessionId);
+    if (timer !== undefined) this.clock.clearInterval(timer);
+    this.timers.delete(sessionId);
+  }
+
+  /** Stops pinging every session. */
+  clear(): void {
+    for (const sessionId of [...this.timers.keys()]) this.remove(sessionId);
+  }
+
+  /** Returns the round-trip time, or undefined for a pong of a session no longer pinged. */
+  handlePong(pong: PongMessage): number | undefined {
+    if (!this.timers.has(pong.sessionId)) return undefined;
+    const rttMs = this.clock.now() - pong.time;
+    if (rttMs < 0) return undefined; // Not a time this clock produced: ignore rather than report nonsense.
+    this.onRtt?.(pong.sessionId, rttMs);
+    return rttMs;
+  }
+
+  private schedule(sessionId: string): void {
+    const previous = this.timers.get(sessionId);
+    if (previous !== undefined) this.clock.clearInterval(previous);
+    if (this.intervalMs === undefined) return;
+    this.timers.set(
+      sessionId,
+      this.clock.setInterval(() => {
+        this.ping(sessionId);
+      }, this.intervalMs),
+    );
+  }
+
+  private ping(sessionId: string): void {
+    this.send({ type: "ping", sessionId, time: this.clock.now() });
+  }
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { Encoder, EncoderUnavailableError, type EncoderSettings } from "./Encoder.js";
+import { ffmpegArgs } from "./ffmpegArgs.js";
+
+const logger = pino({ level: "silent" });
+const settings: EncoderSettings = {
+  codec: "vp8",
+  width: 160,
+  height: 90,
+  fps: 15,
+  bitrateKbps: 100,
+  keyframeIntervalFrames: 15,
+  label: "test",
+};
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe("Encoder", () => {
+  it("says how to install ffmpeg when it is missing", async () => {
+    const errors: EncoderUnavailableError[] = [];
+    const encoder = new Encoder({
+      settings,
+      logger,
+      onPacket: () => undefined,
+      onFatal: (error) => errors.push(error),
+      ffmpegPath: "/nonexistent/ffmpeg",
+    });
+    await encoder.start();
+    await until("the fatal error", () => errors.length > 0);
+    expect(errors[0]).toBeInstanceOf(EncoderUnavailableError);
+    expect(errors[0]?.message).toContain("apt-get install -y ffmpeg");
+    await encoder.stop();
+  });
+
+  it("restarts ffmpeg when it dies, continuing the RTP sequence, and stops it for good on stop()", async () => {
+    let packets = 0;
+    const sequence: number[] = [];
+    const encoder = new Encoder({
+      settings,
+      logger,
+      onPacket: (packet) => {
+        packets += 1;
+        sequence.push(packet.readUInt16BE(2));
+      },
+    });
+    await encoder.start();
+    try {
+      await until("packets from the first ffmpeg", () => packets > 5);
+      const firstPid = encoder.pid;
+      if (firstPid === undefined) throw new Error("no ffmpeg pid");
+      process.kill(firstPid, "SIGKILL");
+      await until("a new ffmpeg", () => encoder.pid !== undefined && encoder.pid !== firstPid);
+      const before = packets;
+      await until("packets from the second ffmpeg", () => packets > before + 5);
+    } finally {
+      await encoder.stop();
+      await encoder.stop(); // idempotent
+    }
+    expect(encoder.pid).toBeUndefined();
+    // One continuous RTP stream across the restart, or a browser's jitter buffer stalls for good.
+    const gaps = sequence.slice(1).filter((seq, i) => seq !== (((sequence[i] ?? 0) + 1) & 0xffff));
+    expect(gaps).toEqual([]);
+  });
+
+  it("asks for the configured keyframe interval and an RTP port on loopback", () => {
+    const args = ffmpegArgs({ ...settings, codec: "h264", keyframeIntervalFrames: 30 }, 40000);
+    expect(args.join(" ")).toContain("-g 30");
+    expect(args.join(" ")).toContain("-profile:v baseline");
+    expect(args.at(-1)).toBe("rtp://127.0.0.1:40000?pkt_size=1200&rtcpport=40000");
+  });
+});
