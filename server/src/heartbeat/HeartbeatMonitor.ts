@@ -194,7 +194,8 @@ export class HeartbeatMonitor {
       entry.playerOwes && entry.streamer.health !== "lapsed" ? this.#advance(entry.player, now) : undefined;
     this.#arm(entry, now);
     if (streamerChange) this.#listener[streamerChange](entry.id, "streamer");
-    if (playerChange && this.#entries.get(entry.id) === entry) this.#listener[playerChange](entry.id, "player");
+    if (playerChange && this.#entries.get(entry.id) === entry)
+      this.#listener[playerChange](entry.id, "player");
   }
 
   #advance(clock: EndClock, now: number): "stale" | "lapsed" | undefined {
