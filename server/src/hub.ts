@@ -11,6 +11,7 @@ import { heartbeatSettings, type HubConfig } from "@heartline/shared/config";
 import { systemClock, type Clock } from "./heartbeat/clock.js";
 import { createHttpApp } from "./http/app.js";
 import { SessionRegistry } from "./sessions/SessionRegistry.js";
+import { keepaliveFor } from "./signaling/keepalive.js";
 import { SignalingServer } from "./signaling/SignalingServer.js";
 import type { HubServer } from "./signaling/types.js";
 
@@ -25,6 +26,11 @@ export interface Hub {
   readonly registry: SessionRegistry;
   /** Starts listening on the configured host and port; resolves to the hub's base URL. */
   listen(): Promise<string>;
+  /**
+   * Applies a new config while running: heartbeat timings (every session's deadlines at once),
+   * transport keepalive, ICE servers and log level; every connected peer gets a new `config`.
+   */
+  reconfigure(config: HubConfig): void;
   /** Ends every session (`hub-shutdown`), disconnects every peer and stops listening. */
   close(): Promise<void>;
 }
@@ -32,32 +38,35 @@ export interface Hub {
 export function createHub(config: HubConfig, options: { logger: Logger; clock?: Clock }): Hub {
   const { logger } = options;
   const heartbeat = heartbeatSettings(config);
+  const keepalive = keepaliveFor(heartbeat);
   const app = createHttpApp({
     webClientDir: config.webClientDir ?? DEFAULT_WEB_CLIENT_DIR,
     logger: logger.child({ component: "http" }),
   });
-  const httpServer = createServer(app);
+  const httpServer = createServer(
+    { keepAlive: true, keepAliveInitialDelay: keepalive.tcpKeepAliveInitialDelayMs },
+    app,
+  );
   const io: HubServer = new Server(httpServer, {
     transports: ["websocket"],
     serveClient: false,
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     perMessageDeflate: false,
+    pingInterval: keepalive.pingIntervalMs,
+    pingTimeout: keepalive.pingTimeoutMs,
   });
   const registry = new SessionRegistry({
-    timeoutMs: heartbeat.timeoutMs,
-    intervalMs: heartbeat.intervalMs,
+    heartbeat,
+    enforce: config.heartbeat.enforce,
     clock: options.clock ?? systemClock,
     logger: logger.child({ component: "sessions" }),
   });
   const signaling = new SignalingServer(
     io,
     registry,
-    { heartbeat, iceServers: config.iceServers, logPingPong: config.heartbeat.logPingPong },
+    { iceServers: config.iceServers, logPingPong: config.heartbeat.logPingPong },
     logger.child({ component: "signaling" }),
   );
-  registry.observer.on("streamersChanged", () => {
-    signaling.streamersChanged();
-  });
 
   return {
     httpServer,
@@ -73,6 +82,16 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
           resolve(`http://${host}:${port}`);
         });
       }),
+    reconfigure: (next) => {
+      const settings = heartbeatSettings(next);
+      const nextKeepalive = keepaliveFor(settings);
+      registry.reconfigure(settings, next.heartbeat.enforce);
+      // engine.io reads these when it schedules each socket's next ping.
+      io.engine.opts.pingInterval = nextKeepalive.pingIntervalMs;
+      io.engine.opts.pingTimeout = nextKeepalive.pingTimeoutMs;
+      logger.level = next.log.level;
+      signaling.update({ iceServers: next.iceServers, logPingPong: next.heartbeat.logPingPong });
+    },
     close: async () => {
       registry.closeAll("hub-shutdown");
       await io.close();

@@ -7,6 +7,7 @@ import {
   heartbeatSettings,
   loadConfig,
 } from "@heartline/shared/config";
+import { ConfigReloader } from "./config/ConfigReloader.js";
 import { createHub } from "./hub.js";
 import { createLogger } from "./log.js";
 
@@ -30,9 +31,11 @@ function fail(problems: string[]): never {
   process.exit(2);
 }
 
+const load = () =>
+  loadConfig(HubConfigSchema, { envPrefix: ENV_PREFIX, defaultFile: "heartline.config.json" });
 let loaded;
 try {
-  loaded = loadConfig(HubConfigSchema, { envPrefix: ENV_PREFIX, defaultFile: "heartline.config.json" });
+  loaded = load();
 } catch (error) {
   if (error instanceof ConfigError) fail(error.problems);
   throw error;
@@ -70,12 +73,25 @@ try {
   process.exit(1);
 }
 
+// Live config: the watched file or SIGHUP. Flags and env still win over the file.
+const reloader = new ConfigReloader({
+  load: () => load().config,
+  current: config,
+  file: loaded.file,
+  apply: (next) => {
+    hub.reconfigure(next);
+  },
+  logger: logger.child({ component: "config" }),
+});
+reloader.start();
+
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: ending every session (hub-shutdown)");
+    reloader.stop();
     void hub.close().then(() => process.exit(0));
   });
 }

@@ -1,17 +1,60 @@
+/**
+ * One peer (a streamer or a player) as the sessions layer sees it: the identity the hub gave it
+ * and a way to reach it. Routing only ever trusts these fields, never ids a client claims.
+ *
+ * A peer outlives its socket by up to the resume grace period: when the socket drops, the peer
+ * is `away` (messages to it are dropped) and may come back with its resume token on a new
+ * socket, keeping its sessions.
+ */
 import type { HubMessage, Role } from "@heartline/shared";
+import type { TimerHandle } from "../heartbeat/clock.js";
 import type { Session } from "./Session.js";
 
-/**
- * One connected socket as the sessions layer sees it: the identity the hub gave it and a way to
- * send. Routing only ever trusts these fields, never ids a client claims in a message.
- */
-export interface Peer {
-  /** Hub-issued, unique per connection. */
-  readonly id: string;
-  readonly role: Role;
-  /** Set for streamers (validated at the handshake). */
-  readonly streamerId: string | undefined;
-  /** Sessions this peer is an end of. */
-  readonly sessions: Set<Session>;
+/** Where messages for a peer go: its current socket. */
+export interface PeerTransport {
   send(message: HubMessage): void;
+}
+
+export class Peer {
+  /** Sessions this peer is an end of. */
+  readonly sessions = new Set<Session>();
+  #transport: PeerTransport | undefined;
+  /** Set while away: ends the peer when the grace period runs out. */
+  graceTimer: TimerHandle | undefined;
+
+  constructor(
+    /** Hub-issued, unique, kept across resumes. */
+    readonly id: string,
+    readonly role: Role,
+    /** Set for streamers (validated at the handshake). */
+    readonly streamerId: string | undefined,
+    /** Secret the peer presents to resume; never logged. */
+    readonly resumeToken: string,
+    transport: PeerTransport,
+  ) {
+    this.#transport = transport;
+  }
+
+  /** The socket dropped and the peer may still come back. */
+  get away(): boolean {
+    return this.#transport === undefined;
+  }
+
+  /** Sends if the peer is reachable; messages to an away peer are dropped. */
+  send(message: HubMessage): void {
+    this.#transport?.send(message);
+  }
+
+  attach(transport: PeerTransport): void {
+    this.#transport = transport;
+  }
+
+  detach(): void {
+    this.#transport = undefined;
+  }
+
+  /** Whether `transport` is the one this peer currently uses. */
+  isUsing(transport: PeerTransport): boolean {
+    return this.#transport === transport;
+  }
 }

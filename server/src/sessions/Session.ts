@@ -1,19 +1,37 @@
 /**
- * One streamer-to-player session and its lifecycle:
+ * One streamer-to-player session and its lifecycle, decided here and nowhere else:
  *
- *   connecting --(first pong: both ends proven)--> live --> closed
- *        \___________________________________________/
+ *   connecting --first pong--> live <--late end / back on time--> stale
+ *        |  \______________late end______________________________^ |
+ *        +-------------------------- close() ----------------------+--> closed
  *
- * `close()` is idempotent; only the SessionRegistry calls it (it owns teardown).
+ * `connecting` becomes `live` on the first pong (a heartbeat made the round trip). An end that
+ * missed a beat, or whose socket is away, makes the session `stale`; when no end is late it is
+ * `live` again (or `connecting`, if no pong was ever seen). `close()` is idempotent; only the
+ * SessionRegistry calls it (it owns teardown).
  */
-import type { SessionCloseReason } from "@heartline/shared";
+import type { ReceiveStats, SendStats, SessionCloseReason, SessionEnd } from "@heartline/shared";
 import type { Peer } from "./Peer.js";
 
-export type SessionState = "connecting" | "live" | "closed";
+export type SessionState = "connecting" | "live" | "stale" | "closed";
+
+/** The latest heartbeat data of a session, as the ends reported it. */
+export interface HeartbeatData {
+  /** Signaling RTT as the streamer measured it. */
+  rttMs?: number;
+  /** Media-path (data channel) RTT as the streamer measured it. */
+  mediaRttMs?: number;
+  sendStats?: SendStats;
+  receiveStats?: ReceiveStats;
+}
 
 export class Session {
   #state: SessionState = "connecting";
+  #late: SessionEnd | undefined;
+  #proven = false;
   #closeReason: SessionCloseReason | undefined;
+  /** Latest heartbeat figures; replaced field by field as pings and pongs arrive. */
+  readonly heartbeat: HeartbeatData = {};
 
   constructor(
     readonly id: string,
@@ -27,6 +45,11 @@ export class Session {
     return this.#state;
   }
 
+  /** The end that is late while `stale`. */
+  get late(): SessionEnd | undefined {
+    return this.#late;
+  }
+
   get closeReason(): SessionCloseReason | undefined {
     return this.#closeReason;
   }
@@ -37,21 +60,38 @@ export class Session {
   }
 
   /** The end `peer` is of this session, or undefined when it is not part of it. */
-  endOf(peer: Peer): "streamer" | "player" | undefined {
+  endOf(peer: Peer): SessionEnd | undefined {
     if (peer === this.streamer) return "streamer";
     if (peer === this.player) return "player";
     return undefined;
   }
 
-  /** The other end from `peer`'s point of view. */
-  otherEnd(peer: Peer): Peer {
-    return peer === this.streamer ? this.player : this.streamer;
+  peerAt(end: SessionEnd): Peer {
+    return end === "streamer" ? this.streamer : this.player;
   }
 
-  /** A heartbeat made the round trip: the session is live. Returns whether the state changed. */
-  markLive(): boolean {
+  /** A heartbeat made the round trip. Returns whether the state changed. */
+  markProven(): boolean {
+    this.#proven = true;
     if (this.#state !== "connecting") return false;
     this.#state = "live";
+    return true;
+  }
+
+  /**
+   * Which end (if any) is late now. Returns whether the state (or the late end) changed.
+   */
+  setLate(late: SessionEnd | undefined): boolean {
+    if (this.#state === "closed") return false;
+    if (late !== undefined) {
+      if (this.#state === "stale" && this.#late === late) return false;
+      this.#state = "stale";
+      this.#late = late;
+      return true;
+    }
+    if (this.#state !== "stale") return false;
+    this.#state = this.#proven ? "live" : "connecting";
+    this.#late = undefined;
     return true;
   }
 
@@ -59,6 +99,7 @@ export class Session {
   close(reason: SessionCloseReason): boolean {
     if (this.#state === "closed") return false;
     this.#state = "closed";
+    this.#late = undefined;
     this.#closeReason = reason;
     return true;
   }

@@ -11,49 +11,33 @@ const MISSED = 3;
 const TIMEOUT = INTERVAL * MISSED;
 
 let hub: TestHub;
-const peers: TestPeer[] = [];
-const streamers = new Map<string, TestPeer>();
-
-async function streamer(streamerId = "cam1"): Promise<TestPeer> {
-  const peer = await TestPeer.connect(hub.url, { role: "streamer", streamerId });
-  peers.push(peer);
-  streamers.set(streamerId, peer);
-  return peer;
-}
-async function player(): Promise<TestPeer> {
-  const peer = await TestPeer.connect(hub.url, { role: "player" });
-  peers.push(peer);
-  return peer;
-}
-/** A streamer and a player in one session. */
-async function session(streamerId = "cam1"): Promise<{ s: TestPeer; p: TestPeer; sessionId: string }> {
-  const s = streamers.get(streamerId) ?? (await streamer(streamerId));
-  const p = await player();
-  p.send({ type: "subscribe", streamerId });
-  const started = await p.next("sessionStarted");
-  const joined = await s.next("playerJoined", (m) => m.sessionId === started.sessionId);
-  return { s, p, sessionId: joined.sessionId };
-}
+const streamer = (streamerId = "cam1"): Promise<TestPeer> => hub.streamer(streamerId);
+const player = (): Promise<TestPeer> => hub.player();
+const session = (streamerId = "cam1") => hub.session(streamerId);
 
 beforeEach(async () => {
   hub = await startHub({ heartbeat: { intervalMs: INTERVAL, missedBeats: MISSED } });
 });
 afterEach(async () => {
-  for (const peer of peers.splice(0)) peer.close();
-  streamers.clear();
   await hub.close();
 });
 
 describe("handshake", () => {
   it("sends config with the heartbeat settings and no ICE servers by default", async () => {
     const p = new TestPeer(hub.url, { role: "player" });
-    peers.push(p);
     const config = await p.next("config");
+    p.close();
     expect(config).toMatchObject({
       protocolVersion: 1,
-      heartbeat: { intervalMs: INTERVAL, timeoutMs: TIMEOUT },
+      heartbeat: {
+        intervalMs: INTERVAL,
+        timeoutMs: TIMEOUT,
+        staleAfterMs: INTERVAL * 1.5,
+        resumeGraceMs: TIMEOUT,
+      },
       iceServers: [],
     });
+    expect(config.resumeToken.length).toBeGreaterThanOrEqual(32);
     expect(config.peerId).toMatch(/^[0-9a-f-]{36}$/);
   });
 

@@ -4,7 +4,6 @@
  * socket. Bad input gets an `error` back to its sender and a log line; it never throws out of a
  * handler and never reaches another session.
  */
-import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import {
   ErrorCode,
@@ -18,7 +17,7 @@ import {
   type PlayerToHubMessage,
   type StreamerToHubMessage,
 } from "@heartline/shared";
-import type { Peer } from "../sessions/Peer.js";
+import type { Peer, PeerTransport } from "../sessions/Peer.js";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 import type { Session } from "../sessions/Session.js";
 import { handshakeMiddleware } from "./handshake.js";
@@ -26,8 +25,13 @@ import type { HubServer, HubSocket } from "./types.js";
 
 const PLAYERS_ROOM = "players";
 
+/**
+ * socket.io disconnect reasons that mean "goodbye", not "lost": the peer or the hub closed the
+ * socket on purpose, so its sessions end at once instead of waiting for a resume.
+ */
+const DELIBERATE_DISCONNECTS = new Set(["client namespace disconnect", "server namespace disconnect"]);
+
 export interface SignalingOptions {
-  heartbeat: HeartbeatSettings;
   iceServers: IceServer[];
   /** Log every relayed ping and pong. */
   logPingPong: boolean;
@@ -36,7 +40,7 @@ export interface SignalingOptions {
 export class SignalingServer {
   readonly #io: HubServer;
   readonly #registry: SessionRegistry;
-  readonly #options: SignalingOptions;
+  #options: SignalingOptions;
   readonly #log: Logger;
   readonly #debug: boolean;
   #streamerListQueued = false;
@@ -47,14 +51,46 @@ export class SignalingServer {
     this.#options = options;
     this.#log = logger;
     this.#debug = logger.isLevelEnabled("debug");
-    io.use(handshakeMiddleware((id) => registry.hasStreamer(id), logger));
+    io.use(
+      handshakeMiddleware(
+        {
+          isStreamerIdTaken: (id) => registry.isStreamerIdTaken(id),
+          peerByToken: (token) => registry.peerByToken(token),
+        },
+        logger,
+      ),
+    );
     io.on("connection", (socket) => {
       this.#onConnection(socket);
     });
+    registry.observer.on("streamersChanged", () => {
+      this.#streamersChanged();
+    });
+  }
+
+  /** New options (a live config change): every connected peer gets a fresh `config`. */
+  update(options: SignalingOptions): void {
+    this.#options = options;
+    for (const peer of this.#registry.peers()) this.#sendConfig(peer);
+  }
+
+  #sendConfig(peer: Peer): void {
+    peer.send({
+      type: "config",
+      protocolVersion: PROTOCOL_VERSION,
+      peerId: peer.id,
+      heartbeat: this.#heartbeat(),
+      iceServers: this.#options.iceServers,
+      resumeToken: peer.resumeToken,
+    });
+  }
+
+  #heartbeat(): HeartbeatSettings {
+    return this.#registry.settings;
   }
 
   /** Tells every player the streamer list changed; coalesces bursts into one broadcast. */
-  streamersChanged(): void {
+  #streamersChanged(): void {
     if (this.#streamerListQueued) return;
     this.#streamerListQueued = true;
     setImmediate(() => {
@@ -66,37 +102,52 @@ export class SignalingServer {
   }
 
   #onConnection(socket: HubSocket): void {
-    const { auth } = socket.data;
-    const peer: Peer = {
-      id: randomUUID(),
-      role: auth.role,
-      streamerId: auth.role === "streamer" ? auth.streamerId : undefined,
-      sessions: new Set<Session>(),
+    const { auth, resume } = socket.data;
+    const transport: PeerTransport & { close(): void } = {
       send: (message: HubMessage) => {
         socket.emit(MESSAGE_EVENT, message);
       },
+      close: () => {
+        socket.disconnect(true);
+      },
     };
-    const log = this.#log.child({ peerId: peer.id, role: peer.role });
 
-    peer.send({
-      type: "config",
-      protocolVersion: PROTOCOL_VERSION,
-      peerId: peer.id,
-      heartbeat: this.#options.heartbeat,
-      iceServers: this.#options.iceServers,
-    });
-
-    if (peer.role === "streamer") {
-      // The handshake checked the id, but another streamer may have connected in between.
-      if (!this.#registry.addStreamer(peer)) {
-        log.warn({ streamerId: peer.streamerId }, "streamer id taken; disconnecting");
+    let peer: Peer;
+    if (resume) {
+      peer = resume;
+      const previous = resume.away ? undefined : this.#transports.get(resume);
+      this.#registry.peerResumed(peer, transport);
+      // A reconnect can beat the hub to noticing the old socket died (half-open TCP): the
+      // token proves the identity, so the old socket is dropped without ending anything.
+      previous?.close();
+    } else {
+      const added = this.#registry.addPeer(
+        auth.role,
+        auth.role === "streamer" ? auth.streamerId : undefined,
+        transport,
+      );
+      if (!added) {
+        this.#log.warn(
+          { streamerId: auth.role === "streamer" ? auth.streamerId : undefined },
+          "streamer id taken",
+        );
         socket.disconnect(true);
         return;
       }
-    } else {
-      void socket.join(PLAYERS_ROOM);
+      peer = added;
     }
-    log.info({ streamerId: peer.streamerId, address: socket.handshake.address }, "peer connected");
+    this.#transports.set(peer, transport);
+    const log = this.#log.child({ peerId: peer.id, role: peer.role });
+    if (peer.role === "player") void socket.join(PLAYERS_ROOM);
+
+    this.#sendConfig(peer);
+    if (auth.resumeToken !== undefined) {
+      peer.send({ type: "resumed", sessionIds: resume ? [...peer.sessions].map((s) => s.id) : [] });
+    }
+    log.info(
+      { streamerId: peer.streamerId, address: socket.handshake.address, resumed: resume !== undefined },
+      "peer connected",
+    );
 
     socket.on(MESSAGE_EVENT, (raw: unknown) => {
       try {
@@ -118,10 +169,21 @@ export class SignalingServer {
       );
     });
     socket.on("disconnect", (reason) => {
-      log.info({ reason, sessions: peer.sessions.size }, "peer disconnected");
-      this.#registry.removePeer(peer, peer.role === "streamer" ? "streamer-left" : "player-left");
+      // Replaced by a resumed socket: nothing ends.
+      if (!peer.isUsing(transport)) return;
+      this.#transports.delete(peer);
+      const deliberate = DELIBERATE_DISCONNECTS.has(reason);
+      log.info({ reason, sessions: peer.sessions.size, deliberate }, "peer disconnected");
+      if (deliberate || this.#registry.settings.resumeGraceMs === 0) {
+        this.#registry.removePeer(peer, peer.role === "streamer" ? "streamer-left" : "player-left");
+      } else {
+        this.#registry.peerAway(peer);
+      }
     });
   }
+
+  /** The socket each connected peer currently uses (to drop it when a resume replaces it). */
+  readonly #transports = new WeakMap<Peer, { close(): void }>();
 
   #onStreamerMessage(peer: Peer, raw: unknown, log: Logger): void {
     const parsed = parseStreamerMessage(raw);
@@ -132,12 +194,25 @@ export class SignalingServer {
     const message: StreamerToHubMessage = parsed.message;
     const session = this.#sessionFor(peer, message.sessionId, log);
     if (!session) return;
-    this.#registry.heartbeat.heard(session.id, "streamer");
-    if (message.type === "ping") {
-      this.#registry.heartbeat.pingRelayed(session.id);
-      if (this.#options.logPingPong) log.info({ sessionId: session.id, time: message.time }, "ping relayed");
-    } else if (this.#debug) {
-      log.debug({ sessionId: session.id, type: message.type }, "relayed to player");
+    this.#registry.heard(session, "streamer");
+    switch (message.type) {
+      case "ping": {
+        const data = session.heartbeat;
+        if (message.rttMs !== undefined) data.rttMs = message.rttMs;
+        if (message.mediaRttMs !== undefined) data.mediaRttMs = message.mediaRttMs;
+        if (message.stats !== undefined) data.sendStats = message.stats;
+        // An away player cannot answer: it owes nothing until it is back.
+        if (!session.player.away) this.#registry.pingRelayed(session);
+        if (this.#options.logPingPong)
+          log.info({ sessionId: session.id, time: message.time }, "ping relayed");
+        break;
+      }
+      case "endSession":
+        log.info({ sessionId: session.id, reason: message.reason }, "streamer ended the session");
+        this.#registry.close(session, message.reason);
+        return;
+      default:
+        if (this.#debug) log.debug({ sessionId: session.id, type: message.type }, "relayed to player");
     }
     session.player.send(message);
   }
@@ -173,14 +248,22 @@ export class SignalingServer {
         if (session) this.#registry.close(session, "unsubscribed");
         return;
       }
+      case "endSession": {
+        const session = this.#sessionFor(peer, message.sessionId, log);
+        if (!session) return;
+        log.info({ sessionId: session.id, reason: message.reason }, "player ended the session");
+        this.#registry.close(session, message.reason);
+        return;
+      }
       case "answer":
       case "iceCandidate":
       case "pong": {
         const session = this.#sessionFor(peer, message.sessionId, log);
         if (!session) return;
-        this.#registry.heartbeat.heard(session.id, "player");
+        this.#registry.heard(session, "player");
         if (message.type === "pong") {
-          if (session.markLive()) log.info({ sessionId: session.id }, "session live");
+          if (message.stats !== undefined) session.heartbeat.receiveStats = message.stats;
+          this.#registry.pongRelayed(session);
           if (this.#options.logPingPong)
             log.info({ sessionId: session.id, time: message.time }, "pong relayed");
         } else if (this.#debug) {

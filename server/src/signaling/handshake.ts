@@ -1,10 +1,11 @@
 /**
  * socket.io middleware: decides who a socket is before it connects. A refusal reaches the
  * client as `connect_error` whose `message` is a stable HandshakeError code and whose `data`
- * carries a sentence for people.
+ * carries a sentence for people. A valid resume token names the peer the socket continues.
  */
 import { HandshakeAuthSchema, HandshakeError, type HandshakeAuth } from "@heartline/shared";
 import type { Logger } from "pino";
+import type { Peer } from "../sessions/Peer.js";
 import type { HubSocket } from "./types.js";
 
 export interface HandshakeRefusal extends Error {
@@ -17,15 +18,21 @@ function refusal(code: HandshakeError, message: string): HandshakeRefusal {
   return error;
 }
 
+/** What the handshake needs to know about the hub's peers. */
+export interface HandshakeContext {
+  isStreamerIdTaken(streamerId: string): boolean;
+  peerByToken(token: string): Peer | undefined;
+}
+
+export type HandshakeResult =
+  { ok: true; auth: HandshakeAuth; resume: Peer | undefined } | { ok: false; error: HandshakeRefusal };
+
 /** Decides the identity of a socket from its handshake `auth`. */
-export function checkHandshake(
-  auth: unknown,
-  isStreamerIdTaken: (streamerId: string) => boolean,
-): { ok: true; auth: HandshakeAuth } | { ok: false; error: HandshakeRefusal } {
+export function checkHandshake(auth: unknown, context: HandshakeContext): HandshakeResult {
   const parsed = HandshakeAuthSchema.safeParse(auth);
   if (!parsed.success) {
     const role = typeof auth === "object" && auth !== null ? (auth as { role?: unknown }).role : undefined;
-    if (role === "streamer") {
+    if (role === "streamer" && parsed.error.issues.some((issue) => issue.path[0] === "streamerId")) {
       return {
         ok: false,
         error: refusal(
@@ -38,31 +45,41 @@ export function checkHandshake(
       ok: false,
       error: refusal(
         HandshakeError.InvalidHandshake,
-        'auth must be {role: "streamer", streamerId} or {role: "player"}',
+        'auth must be {role: "streamer", streamerId, resumeToken?} or {role: "player", resumeToken?}',
       ),
     };
   }
-  if (parsed.data.role === "streamer" && isStreamerIdTaken(parsed.data.streamerId)) {
+  const request = parsed.data;
+  // A token resumes only the identity it was issued to: same role, same streamer id.
+  const candidate = request.resumeToken === undefined ? undefined : context.peerByToken(request.resumeToken);
+  const resume =
+    candidate &&
+    candidate.role === request.role &&
+    (request.role === "player" || candidate.streamerId === request.streamerId)
+      ? candidate
+      : undefined;
+  if (request.role === "streamer" && !resume && context.isStreamerIdTaken(request.streamerId)) {
     return {
       ok: false,
       error: refusal(
         HandshakeError.StreamerIdTaken,
-        `another streamer is connected as '${parsed.data.streamerId}'; choose another id or stop the other one`,
+        `another streamer is connected as '${request.streamerId}' (or may still resume); choose another id or retry shortly`,
       ),
     };
   }
-  return { ok: true, auth: parsed.data };
+  return { ok: true, auth: request, resume };
 }
 
-export function handshakeMiddleware(isStreamerIdTaken: (streamerId: string) => boolean, log: Logger) {
+export function handshakeMiddleware(context: HandshakeContext, log: Logger) {
   return (socket: HubSocket, next: (error?: Error) => void): void => {
-    const result = checkHandshake(socket.handshake.auth, isStreamerIdTaken);
+    const result = checkHandshake(socket.handshake.auth, context);
     if (!result.ok) {
       log.warn({ code: result.error.data.code, address: socket.handshake.address }, "handshake refused");
       next(result.error);
       return;
     }
     socket.data.auth = result.auth;
+    socket.data.resume = result.resume;
     next();
   };
 }

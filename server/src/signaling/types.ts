@@ -1,9 +1,12 @@
 import type { Server, Socket } from "socket.io";
 import type { HandshakeAuth, HubEmitEvents, HubListenEvents } from "@heartline/shared";
+import type { Peer } from "../sessions/Peer.js";
 
 /** What the hub stores on each socket: the identity decided at the handshake. */
 export interface SocketData {
   auth: HandshakeAuth;
+  /** The peer this socket continues (a valid resume token), if any. */
+  resume: Peer | undefined;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- socket.io's "no inter-server events"

@@ -17,6 +17,12 @@ export interface TestHub {
   config: HubConfig;
   /** Every log line the hub wrote, parsed. */
   logs: Record<string, unknown>[];
+  /** Connects a streamer (closed with the hub). */
+  streamer(streamerId?: string, extra?: Record<string, unknown>): Promise<TestPeer>;
+  /** Connects a player (closed with the hub). */
+  player(extra?: Record<string, unknown>): Promise<TestPeer>;
+  /** A player subscribed to `streamerId` (the streamer is connected first if needed). */
+  session(streamerId?: string): Promise<{ s: TestPeer; p: TestPeer; sessionId: string }>;
   close(): Promise<void>;
 }
 
@@ -34,11 +40,44 @@ export async function startHub(overrides: DeepPartial<HubConfig> = {}): Promise<
   const logger = pino({ level: "debug" }, sink);
   const hub = createHub(config, { logger });
   const url = await hub.listen();
-  return { hub, url, config, logs, close: () => hub.close() };
+  const peers: TestPeer[] = [];
+  const streamers = new Map<string, TestPeer>();
+  const connect = async (auth: Record<string, unknown>): Promise<TestPeer> => {
+    const peer = await TestPeer.connect(url, auth);
+    peers.push(peer);
+    return peer;
+  };
+  const testHub: TestHub = {
+    hub,
+    url,
+    config,
+    logs,
+    streamer: async (streamerId = "cam1", extra = {}) => {
+      const peer = await connect({ role: "streamer", streamerId, ...extra });
+      streamers.set(streamerId, peer);
+      return peer;
+    },
+    player: (extra = {}) => connect({ role: "player", ...extra }),
+    session: async (streamerId = "cam1") => {
+      const s = streamers.get(streamerId) ?? (await testHub.streamer(streamerId));
+      const p = await testHub.player();
+      p.send({ type: "subscribe", streamerId });
+      const started = await p.next("sessionStarted");
+      const joined = await s.next("playerJoined", (m) => m.sessionId === started.sessionId);
+      return { s, p, sessionId: joined.sessionId };
+    },
+    close: async () => {
+      for (const peer of peers) peer.close();
+      await hub.close();
+    },
+  };
+  return testHub;
 }
 
 export class TestPeer {
   readonly received: HubMessage[] = [];
+  /** Every message ever received (`received` loses the ones `next` takes). */
+  readonly seen: HubMessage[] = [];
   readonly socket: Socket;
   readonly #waiters: { predicate: (m: HubMessage) => boolean; resolve: (m: HubMessage) => void }[] = [];
 
@@ -51,6 +90,7 @@ export class TestPeer {
     });
     this.socket.on("message", (message: HubMessage) => {
       this.received.push(message);
+      this.seen.push(message);
       for (const waiter of [...this.#waiters]) {
         if (waiter.predicate(message)) {
           this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
@@ -104,8 +144,29 @@ export class TestPeer {
     });
   }
 
+  /** Says goodbye: the hub ends this peer's sessions at once. */
   close(): void {
     this.socket.disconnect();
+  }
+
+  /** Drops the connection without a goodbye (as a network failure would): the hub keeps the peer for a resume. */
+  drop(): Promise<void> {
+    const gone = new Promise<void>((resolve) => {
+      this.socket.once("disconnect", () => {
+        resolve();
+      });
+    });
+    this.socket.io.engine.close();
+    return gone;
+  }
+
+  /** The resume token from the last `config` this peer received. */
+  get resumeToken(): string {
+    for (let i = this.seen.length - 1; i >= 0; i--) {
+      const message = this.seen[i];
+      if (message?.type === "config") return message.resumeToken;
+    }
+    throw new Error("no config received yet");
   }
 }
 

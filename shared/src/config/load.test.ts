@@ -54,7 +54,13 @@ describe("config loading", () => {
       heartbeat: { intervalMs: 5000, missedBeats: 3, logPingPong: false },
       iceServers: [],
     });
-    expect(heartbeatSettings(config)).toEqual({ intervalMs: 5000, timeoutMs: 15000 });
+    expect(heartbeatSettings(config)).toEqual({
+      intervalMs: 5000,
+      timeoutMs: 15000,
+      staleAfterMs: 7500,
+      resumeGraceMs: 15000,
+    });
+    expect(config.heartbeat.enforce).toBe(true);
     expect(Object.values(sources).every((s) => s === "default")).toBe(true);
   });
 
@@ -70,6 +76,18 @@ describe("config loading", () => {
       port: "env",
       "heartbeat.intervalMs": "flag",
       "heartbeat.missedBeats": "file",
+    });
+  });
+
+  it("derives the stale threshold and the resume grace, which may be set on its own", () => {
+    const { config } = load({
+      argv: ["--heartbeat-interval-ms", "1000", "--heartbeat-resume-grace-ms", "0"],
+    });
+    expect(heartbeatSettings(config)).toEqual({
+      intervalMs: 1000,
+      timeoutMs: 3000,
+      staleAfterMs: 1500,
+      resumeGraceMs: 0,
     });
   });
 

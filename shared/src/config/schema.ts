@@ -34,6 +34,16 @@ export const HubConfigSchema = z.strictObject({
       missedBeats: z.number().int().min(1).max(100).default(3).meta({
         description: "Beats an end may miss before its session is torn down (timeout = interval x beats)",
       }),
+      resumeGraceMs: z.number().int().min(0).max(600_000).optional().meta({
+        description:
+          "How long a dropped socket may take to reconnect and resume its sessions (default: the heartbeat timeout)",
+      }),
+      enforce: z
+        .boolean()
+        .default(true)
+        .meta({
+          description: "Tear down sessions whose heartbeat lapses; false only measures and logs (debugging)",
+        }),
       logPingPong: z
         .boolean()
         .default(false)
@@ -56,8 +66,17 @@ export const HubConfigSchema = z.strictObject({
 
 export type HubConfig = z.output<typeof HubConfigSchema>;
 
-/** The heartbeat as peers see it: `timeoutMs` is derived, never configured on its own. */
+/** An end that is half a beat late has missed a beat. */
+export const STALE_AFTER_BEATS = 1.5;
+
+/** The heartbeat as peers see it: everything but the interval is derived from the config. */
 export function heartbeatSettings(config: Pick<HubConfig, "heartbeat">): HeartbeatSettings {
-  const { intervalMs, missedBeats } = config.heartbeat;
-  return { intervalMs, timeoutMs: intervalMs * missedBeats };
+  const { intervalMs, missedBeats, resumeGraceMs } = config.heartbeat;
+  const timeoutMs = intervalMs * missedBeats;
+  return {
+    intervalMs,
+    timeoutMs,
+    staleAfterMs: Math.round(intervalMs * STALE_AFTER_BEATS),
+    resumeGraceMs: resumeGraceMs ?? timeoutMs,
+  };
 }

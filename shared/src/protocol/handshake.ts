@@ -5,8 +5,11 @@ export const ROLES = ["streamer", "player"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The socket.io handshake `auth` payload: who this socket is. */
+/** The `resumeToken` from a previous `config`: resume that identity and its sessions. */
+const ResumeTokenSchema = z.string().min(16).max(128).optional();
+
 export const HandshakeAuthSchema = z.discriminatedUnion("role", [
-  z.object({ role: z.literal("streamer"), streamerId: StreamerIdSchema }),
-  z.object({ role: z.literal("player") }),
+  z.object({ role: z.literal("streamer"), streamerId: StreamerIdSchema, resumeToken: ResumeTokenSchema }),
+  z.object({ role: z.literal("player"), resumeToken: ResumeTokenSchema }),
 ]);
 export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;

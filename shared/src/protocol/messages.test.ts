@@ -7,6 +7,10 @@ import {
   parsePlayerMessage,
   parseStreamerMessage,
   SESSION_CLOSE_REASONS,
+  MediaPingSchema,
+  MediaPongSchema,
+  MEDIA_HEARTBEAT_CHANNEL,
+  HandshakeAuthSchema,
 } from "./index.js";
 
 const sessionId = "4b0d3c9e-1f7a-4a51-9a3e-0c7f2f3e9d11";
@@ -66,6 +70,57 @@ describe("streamer -> hub messages", () => {
   });
 });
 
+describe("heartbeat payloads", () => {
+  it("ping may carry the streamer's RTTs and send stats; pong the player's receive stats", () => {
+    const ping = {
+      type: "ping",
+      sessionId,
+      time: 1,
+      rttMs: 3.5,
+      mediaRttMs: 1.2,
+      stats: { fps: 30, bitrateKbps: 900 },
+    };
+    expect(parseStreamerMessage(ping)).toEqual({ ok: true, message: ping });
+    const pong = {
+      type: "pong",
+      sessionId,
+      time: 1,
+      stats: { framesDecoded: 300, fps: 29.5, jitterMs: 4, packetsLost: 0 },
+    };
+    expect(parsePlayerMessage(pong)).toEqual({ ok: true, message: pong });
+  });
+  it.each([
+    { type: "ping", sessionId, time: 1, rttMs: -1 },
+    { type: "ping", sessionId, time: 1, stats: { fps: "30", bitrateKbps: 1 } },
+    { type: "ping", sessionId, time: 1, stats: { fps: 30 } },
+  ])("refuses a ping with bad heartbeat data: %j", (ping) => {
+    expect(parseStreamerMessage(ping)).toMatchObject({ ok: false, code: "invalid-message" });
+  });
+  it("refuses a pong with bad receive stats", () => {
+    const pong = {
+      type: "pong",
+      sessionId,
+      time: 1,
+      stats: { framesDecoded: 1.5, fps: 1, jitterMs: 0, packetsLost: 0 },
+    };
+    expect(parsePlayerMessage(pong)).toMatchObject({ ok: false, code: "invalid-message" });
+  });
+  it("either end may end a session for a dead media path, and for nothing else", () => {
+    const end = { type: "endSession", sessionId, reason: "media-timeout" };
+    expect(parseStreamerMessage(end)).toEqual({ ok: true, message: end });
+    expect(parsePlayerMessage(end)).toEqual({ ok: true, message: end });
+    expect(parsePlayerMessage({ ...end, reason: "player-left" })).toMatchObject({ ok: false });
+  });
+  it("data-channel heartbeat messages have their own schemas", () => {
+    expect(MediaPingSchema.safeParse({ type: "ping", time: 5, rttMs: 1, signalingRttMs: 2 }).success).toBe(
+      true,
+    );
+    expect(MediaPongSchema.safeParse({ type: "pong", time: 5 }).success).toBe(true);
+    expect(MediaPongSchema.safeParse({ type: "pong" }).success).toBe(false);
+    expect(MEDIA_HEARTBEAT_CHANNEL).toBe("heartline");
+  });
+});
+
 describe("player -> hub messages", () => {
   it.each([
     { type: "listStreamers" },
@@ -96,8 +151,9 @@ describe("hub -> peer messages", () => {
     type: "config",
     protocolVersion: 1,
     peerId: "p1",
-    heartbeat: { intervalMs: 5000, timeoutMs: 15000 },
+    heartbeat: { intervalMs: 5000, timeoutMs: 15000, staleAfterMs: 7500, resumeGraceMs: 15000 },
     iceServers: [{ urls: "turn:turn.example:3478", username: "u", credential: "c" }],
+    resumeToken: "0123456789abcdef0123",
   };
   it("config, sessionClosed and error are valid for both roles", () => {
     for (const schema of [HubToPlayerMessageSchema, HubToStreamerMessageSchema]) {
@@ -126,17 +182,47 @@ describe("hub -> peer messages", () => {
       HubToStreamerMessageSchema.safeParse({ type: "sessionStarted", sessionId, streamerId: "a" }).success,
     ).toBe(false);
     expect(StreamerToHubMessageSchema.options.map((o) => o.shape.type.value).sort()).toEqual([
+      "endSession",
       "iceCandidate",
       "offer",
       "ping",
     ]);
     expect(PlayerToHubMessageSchema.options.map((o) => o.shape.type.value).sort()).toEqual([
       "answer",
+      "endSession",
       "iceCandidate",
       "listStreamers",
       "pong",
       "subscribe",
       "unsubscribe",
     ]);
+  });
+  it("resumed and sessionState reach both roles", () => {
+    for (const schema of [HubToPlayerMessageSchema, HubToStreamerMessageSchema]) {
+      expect(schema.safeParse({ type: "resumed", sessionIds: [sessionId] }).success).toBe(true);
+      expect(
+        schema.safeParse({ type: "sessionState", sessionId, state: "stale", late: "player" }).success,
+      ).toBe(true);
+      expect(schema.safeParse({ type: "sessionState", sessionId, state: "live" }).success).toBe(true);
+      expect(schema.safeParse({ type: "sessionState", sessionId, state: "dead" }).success).toBe(false);
+      expect(schema.safeParse({ type: "sessionState", sessionId, state: "stale", late: "hub" }).success).toBe(
+        false,
+      );
+    }
+  });
+  it("config without a resume token is refused", () => {
+    const { resumeToken: _token, ...withoutToken } = config;
+    expect(HubToStreamerMessageSchema.safeParse(withoutToken).success).toBe(false);
+  });
+});
+
+describe("handshake auth", () => {
+  it("accepts an optional resume token of a sane length", () => {
+    expect(HandshakeAuthSchema.safeParse({ role: "player", resumeToken: "a".repeat(32) }).success).toBe(true);
+    expect(HandshakeAuthSchema.safeParse({ role: "streamer", streamerId: "cam1" }).success).toBe(true);
+    expect(HandshakeAuthSchema.safeParse({ role: "player", resumeToken: "short" }).success).toBe(false);
+    expect(HandshakeAuthSchema.safeParse({ role: "player", resumeToken: "a".repeat(500) }).success).toBe(
+      false,
+    );
   });
 });

@@ -50,7 +50,32 @@ export const HeartbeatSettingsSchema = z.object({
   intervalMs: z.number().int().positive(),
   /** Silence longer than this ends the session (`intervalMs * missedBeats`). */
   timeoutMs: z.number().int().positive(),
+  /** Silence longer than this marks an end stale (a missed beat; 1.5 x interval). */
+  staleAfterMs: z.number().int().positive(),
+  /** How long a dropped socket may take to come back and resume its sessions. */
+  resumeGraceMs: z.number().int().nonnegative(),
 });
+
+/** Which end of a session. */
+export const SessionEndSchema = z.enum(["streamer", "player"]);
+
+/** A streamer's send-side figures, carried by `ping`. */
+export const SendStatsSchema = z.object({
+  fps: z.number().nonnegative(),
+  bitrateKbps: z.number().nonnegative(),
+});
+
+/** A player's receive-side figures, carried by `pong`. */
+export const ReceiveStatsSchema = z.object({
+  framesDecoded: z.number().int().nonnegative(),
+  fps: z.number().nonnegative(),
+  jitterMs: z.number().nonnegative(),
+  /** Cumulative; may be negative per RTCP when duplicates arrive. */
+  packetsLost: z.number().int(),
+});
+
+/** A round-trip time in milliseconds. */
+const RttSchema = z.number().nonnegative();
 
 // ---- hub -> peer ---------------------------------------------------------------------------
 
@@ -61,6 +86,25 @@ export const ConfigMessageSchema = z.object({
   peerId: z.string(),
   heartbeat: HeartbeatSettingsSchema,
   iceServers: z.array(IceServerSchema),
+  /**
+   * Secret that lets this peer resume its identity and sessions after its socket drops: pass it
+   * as `auth.resumeToken` when reconnecting. Sent again (unchanged) on a live config change.
+   */
+  resumeToken: z.string().min(16).max(128),
+});
+
+export const ResumedMessageSchema = z.object({
+  type: z.literal("resumed"),
+  /** The sessions that survived the outage; any other session this peer had is closed. */
+  sessionIds: z.array(SessionIdSchema).max(10_000),
+});
+
+export const SessionStateMessageSchema = z.object({
+  type: z.literal("sessionState"),
+  sessionId: SessionIdSchema,
+  state: z.enum(["live", "stale"]),
+  /** With `stale`: the end that missed a beat (or whose socket is away). */
+  late: SessionEndSchema.optional(),
 });
 
 export const StreamerListMessageSchema = z.object({
@@ -136,12 +180,45 @@ export const PingMessageSchema = z.object({
   sessionId: SessionIdSchema,
   /** The streamer's monotonic clock when it sent the ping; echoed unchanged in `pong`. */
   time: TimeSchema,
+  /** The streamer's last measured signaling RTT for this session (ping to pong). */
+  rttMs: RttSchema.optional(),
+  /** The streamer's last measured RTT over the media path (data-channel heartbeat). */
+  mediaRttMs: RttSchema.optional(),
+  stats: SendStatsSchema.optional(),
 });
 
 export const PongMessageSchema = z.object({
   type: z.literal("pong"),
   sessionId: SessionIdSchema,
   /** The `time` of the ping being answered, unchanged. */
+  time: TimeSchema,
+  stats: ReceiveStatsSchema.optional(),
+});
+
+export const EndSessionMessageSchema = z.object({
+  type: z.literal("endSession"),
+  sessionId: SessionIdSchema,
+  /** Why the sender gives up on the session; only the media path failing is defined. */
+  reason: z.literal("media-timeout"),
+});
+
+// ---- peer <-> peer, over the WebRTC data channel MEDIA_HEARTBEAT_CHANNEL ---------------------
+
+/** Label of the data channel the streamer opens for the media-path heartbeat. */
+export const MEDIA_HEARTBEAT_CHANNEL = "heartline";
+
+export const MediaPingSchema = z.object({
+  type: z.literal("ping"),
+  /** The streamer's monotonic clock; echoed unchanged. */
+  time: TimeSchema,
+  /** The streamer's last measured media-path RTT, for the player to show. */
+  rttMs: RttSchema.optional(),
+  /** The streamer's last measured signaling RTT, for the player to show. */
+  signalingRttMs: RttSchema.optional(),
+});
+
+export const MediaPongSchema = z.object({
+  type: z.literal("pong"),
   time: TimeSchema,
 });
 
@@ -151,6 +228,7 @@ export const StreamerToHubMessageSchema = z.discriminatedUnion("type", [
   OfferMessageSchema,
   IceCandidateMessageSchema,
   PingMessageSchema,
+  EndSessionMessageSchema,
 ]);
 
 export const PlayerToHubMessageSchema = z.discriminatedUnion("type", [
@@ -160,10 +238,13 @@ export const PlayerToHubMessageSchema = z.discriminatedUnion("type", [
   IceCandidateMessageSchema,
   PongMessageSchema,
   UnsubscribeMessageSchema,
+  EndSessionMessageSchema,
 ]);
 
 export const HubToStreamerMessageSchema = z.discriminatedUnion("type", [
   ConfigMessageSchema,
+  ResumedMessageSchema,
+  SessionStateMessageSchema,
   PlayerJoinedMessageSchema,
   AnswerMessageSchema,
   IceCandidateMessageSchema,
@@ -174,6 +255,8 @@ export const HubToStreamerMessageSchema = z.discriminatedUnion("type", [
 
 export const HubToPlayerMessageSchema = z.discriminatedUnion("type", [
   ConfigMessageSchema,
+  ResumedMessageSchema,
+  SessionStateMessageSchema,
   StreamerListMessageSchema,
   SessionStartedMessageSchema,
   OfferMessageSchema,
@@ -184,6 +267,14 @@ export const HubToPlayerMessageSchema = z.discriminatedUnion("type", [
 ]);
 
 export type ConfigMessage = z.infer<typeof ConfigMessageSchema>;
+export type ResumedMessage = z.infer<typeof ResumedMessageSchema>;
+export type SessionStateMessage = z.infer<typeof SessionStateMessageSchema>;
+export type SessionEnd = z.infer<typeof SessionEndSchema>;
+export type SendStats = z.infer<typeof SendStatsSchema>;
+export type ReceiveStats = z.infer<typeof ReceiveStatsSchema>;
+export type EndSessionMessage = z.infer<typeof EndSessionMessageSchema>;
+export type MediaPing = z.infer<typeof MediaPingSchema>;
+export type MediaPong = z.infer<typeof MediaPongSchema>;
 export type StreamerListMessage = z.infer<typeof StreamerListMessageSchema>;
 export type SessionStartedMessage = z.infer<typeof SessionStartedMessageSchema>;
 export type PlayerJoinedMessage = z.infer<typeof PlayerJoinedMessageSchema>;

@@ -10,6 +10,8 @@ import { z } from "zod";
  * - `streamer-left`: the streamer's socket disconnected.
  * - `player-left`: the player's socket disconnected.
  * - `unsubscribed`: the player asked to end the session.
+ * - `media-timeout`: an end reported the media path dead (the data-channel heartbeat lapsed or
+ *   ICE failed) while signaling was still healthy.
  * - `hub-shutdown`: the hub is stopping.
  */
 export const SESSION_CLOSE_REASONS = [
@@ -18,6 +20,7 @@ export const SESSION_CLOSE_REASONS = [
   "streamer-left",
   "player-left",
   "unsubscribed",
+  "media-timeout",
   "hub-shutdown",
 ] as const;
 
