@@ -171,12 +171,13 @@ export class SessionRegistry {
     if (peer.role === "streamer") this.observer.emit("streamersChanged");
   }
 
-  /** The peer came back on a new socket (its resume token matched): it keeps its sessions. */
-  peerResumed(peer: Peer, transport: PeerTransport): void {
+  /**
+   * The peer came back (its resume token matched) and is attached to its new socket: it keeps
+   * its sessions. Call after the peer has been sent its `config` and `resumed`.
+   */
+  peerResumed(peer: Peer, wasAway: boolean): void {
     if (peer.graceTimer !== undefined) this.#clock.clearTimeout(peer.graceTimer);
     peer.graceTimer = undefined;
-    const wasAway = peer.away;
-    peer.attach(transport);
     this.#log.info({ peerId: peer.id, role: peer.role, sessions: peer.sessions.size }, "peer resumed");
     for (const session of peer.sessions) {
       // Coming back proves the end alive.

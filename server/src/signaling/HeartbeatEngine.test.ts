@@ -119,6 +119,7 @@ describe("resume", () => {
     expect(config.peerId).toBe(firstConfig?.type === "config" ? firstConfig.peerId : "(none)");
     expect(await back.next("resumed")).toEqual({ type: "resumed", sessionIds: [sessionId] });
     await s.next("sessionState", (m) => m.state === "live");
+    expect(back.seen.slice(0, 3).map((m) => m.type)).toEqual(["config", "resumed", "sessionState"]);
     const ping = await back.next("ping");
     expect(ping.sessionId).toBe(sessionId);
     await sleep(TIMEOUT * 2);

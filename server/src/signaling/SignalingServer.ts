@@ -113,13 +113,14 @@ export class SignalingServer {
     };
 
     let peer: Peer;
+    let previous: { close(): void } | undefined;
+    const wasAway = resume?.away ?? false;
     if (resume) {
       peer = resume;
-      const previous = resume.away ? undefined : this.#transports.get(resume);
-      this.#registry.peerResumed(peer, transport);
       // A reconnect can beat the hub to noticing the old socket died (half-open TCP): the
       // token proves the identity, so the old socket is dropped without ending anything.
-      previous?.close();
+      previous = resume.away ? undefined : this.#transports.get(resume);
+      peer.attach(transport);
     } else {
       const added = this.#registry.addPeer(
         auth.role,
@@ -140,9 +141,14 @@ export class SignalingServer {
     const log = this.#log.child({ peerId: peer.id, role: peer.role });
     if (peer.role === "player") void socket.join(PLAYERS_ROOM);
 
+    // Order matters to the peer: config, then resumed, then the sessions' states.
     this.#sendConfig(peer);
     if (auth.resumeToken !== undefined) {
       peer.send({ type: "resumed", sessionIds: resume ? [...peer.sessions].map((s) => s.id) : [] });
+    }
+    if (resume) {
+      this.#registry.peerResumed(peer, wasAway);
+      previous?.close();
     }
     log.info(
       { streamerId: peer.streamerId, address: socket.handshake.address, resumed: resume !== undefined },
