@@ -2,7 +2,12 @@
  * The streamer agent: one encoder whose packets fan out to one PeerSession per hub session,
  * a Pinger driving each session's heartbeat, and the hub connection routing messages between
  * them. This is the one place that decides when a local session ends: when the hub says so
- * (`sessionClosed`), when the hub forgets it (`session-not-found`), or when the hub goes away.
+ * (`sessionClosed`), when the hub forgets it (`session-not-found`, or not listed in `resumed`),
+ * when the media path dies and the hub does not answer `endSession`, or when the hub stays away
+ * longer than it keeps sessions for a resume.
+ *
+ * A dropped hub connection alone ends nothing: the video flows peer to peer, so the sessions
+ * wait (pings paused) for the reconnect and the hub's `resumed` list.
  */
 import type { Logger } from "pino";
 import {
@@ -10,32 +15,91 @@ import {
   PROTOCOL_VERSION,
   type ConfigMessage,
   type HubToStreamerMessage,
+  type PongMessage,
+  type ResumedMessage,
   type SessionCloseReason,
 } from "@heartline/shared";
 import { Pinger } from "./heartbeat/Pinger.js";
-import { HubClient } from "./hub/HubClient.js";
+import { HubClient, type HubClientHandlers, type HubConnection } from "./hub/HubClient.js";
 import { Encoder, type EncoderUnavailableError } from "./media/Encoder.js";
-import { PeerSession } from "./media/PeerSession.js";
+import { PeerSession, type PeerSessionOptions } from "./media/PeerSession.js";
+import { SendStatsMeter } from "./media/SendStatsMeter.js";
 import { playerUrl, type AgentOptions } from "./options.js";
-import type { Clock } from "./timing/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "./timing/clock.js";
+
+/** What the agent needs of a session (a fake stands in for the werift PeerSession in unit tests). */
+export type AgentSession = Pick<
+  PeerSession,
+  | "sessionId"
+  | "start"
+  | "applyAnswer"
+  | "addRemoteCandidate"
+  | "writeRtp"
+  | "close"
+  | "setHeartbeat"
+  | "mediaRttMs"
+>;
 
 export interface AgentDependencies {
   logger: Logger;
   clock?: Clock;
   /** Called if the agent cannot work at all (ffmpeg missing): the caller should exit. */
   onFatal: (error: EncoderUnavailableError) => void;
+  /** Replaces the socket.io HubClient (unit tests). */
+  createHub?: (handlers: HubClientHandlers) => HubConnection;
+  /** Replaces the werift PeerSession (unit tests). */
+  createSession?: (options: PeerSessionOptions) => AgentSession;
 }
+
+/** Where the agent stands with the hub, for the status line. */
+export type HubLinkState = "connecting" | "connected" | "resuming" | "disconnected";
+
+/** A snapshot for the status line. */
+export interface AgentStatus {
+  hub: HubLinkState;
+  sessions: { sessionId: string; rttMs: number | undefined; mediaRttMs: number | undefined }[];
+  fps: number | undefined;
+  bitrateKbps: number | undefined;
+}
+
+/** Past the hub's grace period, give the reconnect this much longer before giving up (clock skew, a slow handshake). */
+const RESUME_MARGIN_MS = 1_000;
+/** After reconnecting with sessions to resume, how long to wait for `resumed` (a hub without resume never sends it). */
+const RESUMED_WAIT_MS = 2_000;
+/** How long the hub has to answer `endSession` with `sessionClosed` before the session closes here anyway. */
+const END_SESSION_ANSWER_MS = 2_000;
+/**
+ * The media heartbeat of a session opened before any `config`: cannot happen with our hub (it
+ * sends `config` first), so only a safe placeholder; the next `config` replaces it.
+ */
+const HEARTBEAT_BEFORE_CONFIG = { intervalMs: 5_000, timeoutMs: 15_000 };
+/** Sessions remembered as released-but-not-yet-logged. */
+const MAX_UNLOGGED_DROPS = 1_000;
 
 export class Agent {
   private readonly options: AgentOptions;
   private readonly logger: Logger;
   private readonly sessionLogger: Logger;
   private readonly heartbeatLogger: Logger;
-  private readonly hub: HubClient;
+  private readonly clock: Clock;
+  private readonly hub: HubConnection;
   private readonly encoder: Encoder;
+  private readonly sendStats: SendStatsMeter;
   private readonly pinger: Pinger;
-  private readonly sessions = new Map<string, PeerSession>();
+  private readonly createSession: (options: PeerSessionOptions) => AgentSession;
+  private readonly sessions = new Map<string, AgentSession>();
+  /** Sessions whose media died: closed here if the hub does not end them first. */
+  private readonly endingTimers = new Map<string, TimerHandle>();
+  /** Sessions released without their `session closed` line yet; the hub's `sessionClosed` logs it. */
+  private readonly droppedUnlogged = new Set<string>();
+  /** The sessions we had when the hub connection dropped; the hub's `resumed` decides their fate. */
+  private awaitingResume = new Set<string>();
   private hubConfig: ConfigMessage | undefined;
+  private hubState: HubLinkState = "connecting";
+  /** Runs while the hub is away: past it, the hub has closed our sessions. */
+  private graceTimer: TimerHandle | undefined;
+  /** Runs between a reconnect and the hub's `resumed`. */
+  private resumedTimer: TimerHandle | undefined;
   private stopping = false;
 
   constructor(options: AgentOptions, dependencies: AgentDependencies) {
@@ -43,6 +107,8 @@ export class Agent {
     this.logger = dependencies.logger.child({ component: "agent" });
     this.sessionLogger = dependencies.logger.child({ component: "session" });
     this.heartbeatLogger = dependencies.logger.child({ component: "heartbeat" });
+    this.clock = dependencies.clock ?? systemClock;
+    this.sendStats = new SendStatsMeter({ clock: this.clock });
     this.encoder = new Encoder({
       settings: {
         codec: options.codec,
@@ -55,43 +121,68 @@ export class Agent {
       },
       logger: dependencies.logger.child({ component: "encoder" }),
       onPacket: (packet) => {
+        this.sendStats.record(packet);
         for (const session of this.sessions.values()) session.writeRtp(packet);
       },
       onFatal: dependencies.onFatal,
-      ...(dependencies.clock ? { clock: dependencies.clock } : {}),
+      clock: this.clock,
     });
     this.pinger = new Pinger({
       send: (ping) => {
         this.hub.send(ping);
-        if (this.options.logPingPong) this.heartbeatLogger.info({ sessionId: ping.sessionId }, "ping");
+        if (this.options.logPingPong) this.heartbeatLogger.info({ ...ping }, "ping");
       },
-      onRtt: (sessionId, rttMs) => {
-        if (this.options.logPingPong) this.heartbeatLogger.info({ sessionId, rttMs }, "pong");
+      onRtt: (sessionId, rttMs, pong: PongMessage) => {
+        if (this.options.logPingPong)
+          this.heartbeatLogger.info({ sessionId, rttMs, stats: pong.stats }, "pong");
       },
-      ...(dependencies.clock ? { clock: dependencies.clock } : {}),
+      extras: (sessionId) => ({
+        mediaRttMs: this.sessions.get(sessionId)?.mediaRttMs,
+        stats: this.sendStats.read(),
+      }),
+      clock: this.clock,
     });
-    this.hub = new HubClient({
-      hub: options.hub,
-      streamerId: options.id,
-      logger: dependencies.logger.child({ component: "hub" }),
-      handlers: {
-        onRegistered: () => {
-          this.logger.info({ streamerId: options.id, playerUrl: playerUrl(options) }, "registered");
-        },
-        onMessage: (message) => {
-          this.handleMessage(message);
-        },
-        onDisconnected: () => {
-          this.closeAllSessions("streamer-left", "hub connection lost");
-        },
+    this.createSession = dependencies.createSession ?? ((sessionOptions) => new PeerSession(sessionOptions));
+    const handlers: HubClientHandlers = {
+      onRegistered: () => {
+        this.handleRegistered();
       },
-      ...(dependencies.clock ? { clock: dependencies.clock } : {}),
-    });
+      onMessage: (message) => {
+        this.handleMessage(message);
+      },
+      onDisconnected: (reason, resumable) => {
+        this.handleDisconnected(reason, resumable);
+      },
+    };
+    this.hub = dependencies.createHub
+      ? dependencies.createHub(handlers)
+      : new HubClient({
+          hub: options.hub,
+          streamerId: options.id,
+          logger: dependencies.logger.child({ component: "hub" }),
+          handlers,
+          clock: this.clock,
+        });
   }
 
   /** Sessions with a live peer connection, by session id. */
   get sessionIds(): string[] {
     return [...this.sessions.keys()];
+  }
+
+  /** A snapshot of the hub link, each session's RTTs and the encoder's send rate. */
+  status(): AgentStatus {
+    const stats = this.sendStats.read();
+    return {
+      hub: this.hubState,
+      sessions: [...this.sessions.values()].map((session) => ({
+        sessionId: session.sessionId,
+        rttMs: this.pinger.rttOf(session.sessionId),
+        mediaRttMs: session.mediaRttMs,
+      })),
+      fps: stats?.fps,
+      bitrateKbps: stats?.bitrateKbps,
+    };
   }
 
   /** Starts the encoder (it runs whether or not anyone watches, so a player's first frame is fast), then connects. */
@@ -105,15 +196,73 @@ export class Agent {
     if (this.stopping) return;
     this.stopping = true;
     this.closeAllSessions("streamer-left", "agent stopping");
+    this.clearResumeTimers();
     this.pinger.clear();
     this.hub.close();
     await this.encoder.stop();
+  }
+
+  private handleRegistered(): void {
+    this.logger.info({ streamerId: this.options.id, playerUrl: playerUrl(this.options) }, "registered");
+    if (this.hubState === "disconnected" && this.awaitingResume.size > 0) {
+      // Back within the grace period: the hub answers with `config` then `resumed`. Pings wait
+      // for that list, so none goes out for a session the hub has already closed.
+      this.hubState = "resuming";
+      if (this.graceTimer !== undefined) this.clock.clearTimeout(this.graceTimer);
+      this.graceTimer = undefined;
+      this.resumedTimer = this.clock.setTimeout(() => {
+        this.resumedTimer = undefined;
+        this.logger.warn(
+          { waitedMs: RESUMED_WAIT_MS },
+          "the hub did not say which sessions resumed; closing them",
+        );
+        this.finishResume([]);
+      }, RESUMED_WAIT_MS);
+      return;
+    }
+    this.hubState = "connected";
+    this.clearResumeTimers();
+    this.pinger.resume();
+  }
+
+  private handleDisconnected(reason: string, resumable: boolean): void {
+    if (this.stopping) return;
+    this.hubState = "disconnected";
+    this.pinger.pause();
+    this.clearResumeTimers();
+    const graceMs = this.hubConfig?.heartbeat.resumeGraceMs;
+    if (!resumable || graceMs === undefined || graceMs === 0) {
+      // Ended on purpose, or a hub that keeps nothing: our sessions are gone there already.
+      this.closeAllSessions("streamer-left", "hub connection lost");
+      return;
+    }
+    if (this.sessions.size === 0) return;
+    this.awaitingResume = new Set(this.sessions.keys());
+    const waitMs = graceMs + RESUME_MARGIN_MS;
+    this.logger.info(
+      { reason, sessions: this.sessions.size, resumeGraceMs: graceMs },
+      "lost the hub connection; keeping the sessions for a resume",
+    );
+    this.graceTimer = this.clock.setTimeout(() => {
+      this.graceTimer = undefined;
+      this.awaitingResume = new Set();
+      this.closeAllSessions("streamer-left", `hub connection lost for over ${waitMs} ms`);
+    }, waitMs);
   }
 
   private handleMessage(message: HubToStreamerMessage): void {
     switch (message.type) {
       case "config":
         this.applyConfig(message);
+        return;
+      case "resumed":
+        this.handleResumed(message);
+        return;
+      case "sessionState":
+        this.logger.info(
+          { sessionId: message.sessionId, state: message.state, late: message.late },
+          "session state",
+        );
         return;
       case "playerJoined":
         this.openSession(message.sessionId);
@@ -153,25 +302,73 @@ export class Agent {
         "the hub speaks another protocol version; upgrade the older of hub and agent",
       );
     }
+    // A live config change applies to both heartbeats of every session at once.
     this.pinger.setInterval(config.heartbeat.intervalMs);
+    for (const session of this.sessions.values()) session.setHeartbeat(this.mediaHeartbeatSettings(config));
     this.logger.info(
       { peerId: config.peerId, heartbeat: config.heartbeat, iceServers: config.iceServers.length },
       "hub config",
     );
   }
 
+  private handleResumed(message: ResumedMessage): void {
+    if (this.hubState !== "resuming") {
+      // A fresh connect (nothing was waiting): any session listed is one we no longer have.
+      if (message.sessionIds.length > 0) {
+        this.logger.warn(
+          { sessionIds: message.sessionIds },
+          "the hub resumed sessions this agent does not have",
+        );
+      }
+      return;
+    }
+    this.finishResume(message.sessionIds);
+  }
+
+  /** Keeps exactly the sessions the hub resumed, closes the rest, and pings again. */
+  private finishResume(resumedIds: readonly string[]): void {
+    const listed = new Set(resumedIds);
+    if (this.resumedTimer !== undefined) this.clock.clearTimeout(this.resumedTimer);
+    this.resumedTimer = undefined;
+    const kept: string[] = [];
+    for (const sessionId of this.awaitingResume) {
+      if (!this.sessions.has(sessionId)) continue; // Ended meanwhile (its media died).
+      if (listed.has(sessionId)) kept.push(sessionId);
+      else this.closeSession(sessionId, "streamer-left", "not resumed");
+    }
+    this.awaitingResume = new Set();
+    const unknown = resumedIds.filter((sessionId) => !this.sessions.has(sessionId));
+    this.logger.info(
+      { sessionIds: kept, unknown: unknown.length > 0 ? unknown : undefined },
+      "sessions resumed",
+    );
+    this.hubState = "connected";
+    this.pinger.resume();
+  }
+
+  private mediaHeartbeatSettings(config: ConfigMessage): { intervalMs: number; timeoutMs: number } {
+    return { intervalMs: config.heartbeat.intervalMs, timeoutMs: config.heartbeat.timeoutMs };
+  }
+
   private openSession(sessionId: string): void {
     this.logger.info({ sessionId }, "player joined");
     if (this.sessions.has(sessionId)) return;
     const logger = this.sessionLogger.child({ sessionId });
-    const session = new PeerSession({
+    // The hub always sends config on connect, before any player can join.
+    const config = this.hubConfig;
+    const session = this.createSession({
       sessionId,
       codec: this.options.codec,
-      // The hub always sends config on connect, before any player can join.
-      iceServers: this.hubConfig?.iceServers ?? [],
+      iceServers: config?.iceServers ?? [],
       loopbackOnly: this.options.loopbackOnly,
       send: (message) => this.hub.send(message),
+      heartbeat: config ? this.mediaHeartbeatSettings(config) : HEARTBEAT_BEFORE_CONFIG,
+      signalingRttMs: () => this.pinger.rttOf(sessionId),
+      onMediaTimeout: () => {
+        this.awaitEndSession(sessionId);
+      },
       logger,
+      clock: this.clock,
     });
     this.sessions.set(sessionId, session);
     this.pinger.add(sessionId);
@@ -182,10 +379,26 @@ export class Agent {
     });
   }
 
+  /**
+   * The session asked the hub to end it (`endSession`, media-timeout). The hub's
+   * `sessionClosed` normally closes it; if that does not come (hub away, older hub), close it here.
+   */
+  private awaitEndSession(sessionId: string): void {
+    if (this.endingTimers.has(sessionId)) return;
+    this.endingTimers.set(
+      sessionId,
+      this.clock.setTimeout(() => {
+        this.endingTimers.delete(sessionId);
+        if (!this.sessions.has(sessionId)) return;
+        this.closeSession(sessionId, "media-timeout", "the hub did not answer endSession");
+      }, END_SESSION_ANSWER_MS),
+    );
+  }
+
   private withSession(
     sessionId: string,
     what: string,
-    action: (session: PeerSession) => Promise<void>,
+    action: (session: AgentSession) => Promise<void>,
   ): void {
     const session = this.sessions.get(sessionId);
     if (!session) {
@@ -197,22 +410,45 @@ export class Agent {
     });
   }
 
-  /** The hub ended the session: the one log line end-to-end tests look for. */
-  private closeSession(sessionId: string, reason: SessionCloseReason): void {
+  /**
+   * The one log line end-to-end tests look for, exactly once per session: a session already
+   * closed here (say on a media timeout the hub answered late) is not logged twice.
+   */
+  private closeSession(sessionId: string, reason: SessionCloseReason, detail?: string): void {
+    if (!this.sessions.has(sessionId) && !this.droppedUnlogged.delete(sessionId)) return;
     this.dropSession(sessionId);
-    this.logger.info({ sessionId, reason }, "session closed");
+    this.droppedUnlogged.delete(sessionId);
+    this.logger.info({ sessionId, reason, detail }, "session closed");
   }
 
   private closeAllSessions(reason: SessionCloseReason, detail: string): void {
-    for (const sessionId of [...this.sessions.keys()]) {
-      this.dropSession(sessionId);
-      this.logger.info({ sessionId, reason, detail }, "session closed");
-    }
+    for (const sessionId of [...this.sessions.keys()]) this.closeSession(sessionId, reason, detail);
+  }
+
+  private clearResumeTimers(): void {
+    this.awaitingResume = new Set();
+    if (this.graceTimer !== undefined) this.clock.clearTimeout(this.graceTimer);
+    if (this.resumedTimer !== undefined) this.clock.clearTimeout(this.resumedTimer);
+    this.graceTimer = undefined;
+    this.resumedTimer = undefined;
   }
 
   /** Releases the session's peer connection and stops its pings, without logging an ending. */
   private dropSession(sessionId: string): void {
+    if (this.sessions.has(sessionId)) {
+      this.droppedUnlogged.add(sessionId);
+      // Bounded: the hub may never send `sessionClosed` for a session it had already forgotten.
+      if (this.droppedUnlogged.size > MAX_UNLOGGED_DROPS) {
+        for (const oldest of this.droppedUnlogged) {
+          this.droppedUnlogged.delete(oldest);
+          break;
+        }
+      }
+    }
     this.pinger.remove(sessionId);
+    const endingTimer = this.endingTimers.get(sessionId);
+    if (endingTimer !== undefined) this.clock.clearTimeout(endingTimer);
+    this.endingTimers.delete(sessionId);
     this.sessions.get(sessionId)?.close();
     this.sessions.delete(sessionId);
   }

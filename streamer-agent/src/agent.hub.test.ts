@@ -2,34 +2,14 @@
  * The agent CLI against the real hub (server/src/main.ts), both as child processes, with a
  * werift TestPlayer in place of the browser. Everything stays on 127.0.0.1.
  */
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LoggedProcess, type LogLine } from "./testing/LoggedProcess.js";
+import { freePort } from "./testing/ports.js";
 import { TestPlayer } from "./testing/TestPlayer.js";
+import { until } from "./testing/until.js";
 
 const HEARTBEAT_INTERVAL_MS = 200;
 const MISSED_BEATS = 3;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  return address.port;
-}
-
-async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function processAlive(pid: number): boolean {
   try {
@@ -111,6 +91,15 @@ describe("agent with the real hub", () => {
     // 10 intervals; timers on a busy 2-core box may slip by a beat or two.
     expect(pingsAt() - before).toBeGreaterThanOrEqual(8);
     expect(pingsAt() - before).toBeLessThanOrEqual(11);
+    // Heartbeat data: pings carry the RTTs and send stats once known; the media path has its own heartbeat.
+    const lastPing = player.received.filter((m) => m.type === "ping").at(-1);
+    expect(lastPing).toMatchObject({
+      rttMs: expect.any(Number) as number,
+      mediaRttMs: expect.any(Number) as number,
+      stats: { fps: expect.any(Number) as number, bitrateKbps: expect.any(Number) as number },
+    });
+    expect(player.channels).toEqual(["heartline"]);
+    expect(player.mediaPings.length).toBeGreaterThanOrEqual(8);
 
     player.unsubscribe();
     await agent.waitForLine("session closed", { sessionId, reason: "unsubscribed" });
@@ -141,6 +130,22 @@ describe("agent with the real hub", () => {
     });
   });
 
+  it("ends the session with media-timeout when the player stops answering on the data channel", async () => {
+    const agent = startAgent("cam-media");
+    await agent.waitForLine("registered", { streamerId: "cam-media" });
+    const player = startPlayer();
+    player.subscribe("cam-media");
+    await until("media pings at the player", () => player.mediaPings.length > 0);
+    player.answerMediaPings = false;
+    const closed = await agent.waitForLine("session closed", { sessionId: player.sessionId });
+    expect(closed.reason).toBe("media-timeout");
+    // The hub ended it (no fallback detail), for the player too.
+    expect(closed.detail).toBeUndefined();
+    await until("the player to hear of it", () =>
+      player.received.some((m) => m.type === "sessionClosed" && m.reason === "media-timeout"),
+    );
+  });
+
   it("retries with another agent holding its id, and registers once the id is free", async () => {
     const first = startAgent("cam3");
     await first.waitForLine("registered", { streamerId: "cam3" });
@@ -150,7 +155,7 @@ describe("agent with the real hub", () => {
     await second.waitForLine("registered", { streamerId: "cam3" }, 20_000);
   });
 
-  it("survives a hub restart: closes its sessions, reconnects and registers again", async () => {
+  it("survives a hub restart: reconnects, registers again, and closes the sessions the new hub does not know", async () => {
     const agent = startAgent("cam4");
     await agent.waitForLine("registered", { streamerId: "cam4" });
     const player = startPlayer();

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
 /**
  * heartline-agent: registers with a hub and streams a live test pattern to every player.
- * Wiring only: options, logger, the Agent, and a clean exit on SIGINT/SIGTERM.
+ * Wiring only: options, logger, the Agent, the status line on a terminal, and a clean exit on
+ * SIGINT/SIGTERM.
  *
  *   tsx streamer-agent/src/cli.ts --hub http://127.0.0.1:8080 --id cam1
  */
@@ -9,6 +10,7 @@ import { ConfigError } from "@heartline/shared/config";
 import { Agent } from "./Agent.js";
 import { createLogger } from "./log.js";
 import { agentHelp, loadAgentOptions, type LoadedAgentOptions } from "./options.js";
+import { StatusLine } from "./status/StatusLine.js";
 
 /** Exit codes: 0 stopped on request, 1 cannot run (ffmpeg missing, crash), 2 bad options. */
 const EXIT_FATAL = 1;
@@ -30,8 +32,11 @@ if (loaded.helpRequested) {
 }
 
 const { options } = loaded;
-const logger = createLogger(options.logLevel);
-const agent = new Agent(options, {
+const tty = process.stdout.isTTY;
+// On a terminal, one line kept up to date below the logs; piped output stays pure JSON lines.
+const statusLine = new StatusLine({ out: process.stdout, read: () => agent.status() });
+const logger = createLogger(options.logLevel, tty, statusLine);
+const agent: Agent = new Agent(options, {
   logger,
   // The encoder has already logged why (and what to install); all that is left is to exit.
   onFatal: () => {
@@ -48,6 +53,7 @@ async function shutdown(code: number): Promise<void> {
   } catch (error) {
     logger.error({ err: error }, "error while stopping");
   }
+  statusLine.stop();
   logger.info({ code }, "agent stopped");
   process.exit(code);
 }
@@ -79,7 +85,12 @@ logger.info(
   },
   "starting agent",
 );
-agent.start().catch((error: unknown) => {
-  logger.fatal({ err: error }, error instanceof Error ? error.message : "agent failed to start");
-  void shutdown(EXIT_FATAL);
-});
+agent
+  .start()
+  .then(() => {
+    if (tty) statusLine.start();
+  })
+  .catch((error: unknown) => {
+    logger.fatal({ err: error }, error instanceof Error ? error.message : "agent failed to start");
+    void shutdown(EXIT_FATAL);
+  });

@@ -110,6 +110,57 @@ describe("Pinger", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("carries the session's last signaling RTT in every ping after the first pong", () => {
+    pinger.setInterval(1000);
+    pinger.add("s1");
+    pinger.add("s2");
+    const first = pingsOf("s1")[0];
+    if (!first) throw new Error("no ping sent");
+    expect(first.rttMs).toBeUndefined();
+    vi.advanceTimersByTime(30);
+    pinger.handlePong({ type: "pong", sessionId: "s1", time: first.time });
+    expect(pinger.rttOf("s1")).toBe(30);
+
+    vi.advanceTimersByTime(970);
+    expect(pingsOf("s1").at(-1)?.rttMs).toBe(30);
+    expect(pingsOf("s2").at(-1)?.rttMs).toBeUndefined(); // Per session: s2 had no pong yet.
+    vi.advanceTimersByTime(1000);
+    expect(pingsOf("s1").at(-1)?.rttMs).toBe(30);
+  });
+
+  it("carries the media RTT and send stats once known", () => {
+    let extras: { mediaRttMs?: number; stats?: { fps: number; bitrateKbps: number } } = {};
+    const withExtras = new Pinger({
+      send: (message) => sent.push(message),
+      extras: () => extras,
+      clock: systemClock,
+    });
+    withExtras.setInterval(100);
+    withExtras.add("s1");
+    expect(sent[0]).toEqual({ type: "ping", sessionId: "s1", time: expect.any(Number) as number });
+    extras = { mediaRttMs: 3, stats: { fps: 30, bitrateKbps: 800 } };
+    vi.advanceTimersByTime(100);
+    expect(sent[1]).toMatchObject({ mediaRttMs: 3, stats: { fps: 30, bitrateKbps: 800 } });
+    withExtras.clear();
+  });
+
+  it("pauses without forgetting its sessions, and resumes with a ping at once", () => {
+    pinger.setInterval(100);
+    pinger.add("s1");
+    pinger.pause();
+    pinger.add("s2");
+    pinger.setInterval(50);
+    vi.advanceTimersByTime(1000);
+    expect(sent).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+
+    pinger.resume();
+    expect(pingsOf("s1")).toHaveLength(2);
+    expect(pingsOf("s2")).toHaveLength(1);
+    vi.advanceTimersByTime(100);
+    expect(pingsOf("s1")).toHaveLength(4);
+  });
+
   it("refuses an interval that is not a positive number", () => {
     expect(() => {
       pinger.setInterval(0);

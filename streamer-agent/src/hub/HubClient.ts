@@ -6,12 +6,16 @@
  * socket.io reconnects by itself after a lost transport, but not after the hub's middleware
  * refused the handshake (`connect_error` with `socket.active === false`) nor after the hub
  * disconnected us on purpose; those two cases are retried here.
+ *
+ * Every (re)connect presents the `resumeToken` of the last `config`, so after a dropped socket
+ * the hub gives this agent back its identity and its sessions (docs/protocol.md, "Resume").
  */
 import { io, type Socket } from "socket.io-client";
 import type { Logger } from "pino";
 import {
   HubToStreamerMessageSchema,
   describeIssue,
+  type HandshakeAuth,
   type HubToStreamerMessage,
   type StreamerEmitEvents,
   type StreamerListenEvents,
@@ -26,8 +30,19 @@ export interface HubClientHandlers {
   onRegistered: () => void;
   /** A validated message from the hub. */
   onMessage: (message: HubToStreamerMessage) => void;
-  /** The connection is gone; the hub has ended every session of this agent (`streamer-left`). */
-  onDisconnected: (reason: string) => void;
+  /**
+   * The connection is gone. `resumable`: it dropped (network, hub crash), so the hub keeps this
+   * agent's sessions for `resumeGraceMs`; false when either side ended it on purpose.
+   */
+  onDisconnected: (reason: string, resumable: boolean) => void;
+}
+
+/** What the agent needs of its hub connection (a fake stands in for it in unit tests). */
+export interface HubConnection {
+  readonly connected: boolean;
+  start(): void;
+  send(message: StreamerToHubMessage): boolean;
+  close(): void;
 }
 
 export interface HubClientOptions {
@@ -41,7 +56,10 @@ export interface HubClientOptions {
   retryMaxMs?: number;
 }
 
-export class HubClient {
+/** socket.io's disconnect reasons that mean someone ended the connection on purpose. */
+const DELIBERATE_DISCONNECTS: readonly string[] = ["io client disconnect", "io server disconnect"];
+
+export class HubClient implements HubConnection {
   private readonly socket: Socket<StreamerListenEvents, StreamerEmitEvents>;
   private readonly options: HubClientOptions;
   private readonly logger: Logger;
@@ -49,6 +67,7 @@ export class HubClient {
   private readonly backoff: Backoff;
   private retryTimer: TimerHandle | undefined;
   private closed = false;
+  private resumeToken: string | undefined;
 
   constructor(options: HubClientOptions) {
     this.options = options;
@@ -60,7 +79,15 @@ export class HubClient {
     this.socket = io(options.hub, {
       // No HTTP long-polling: one WebSocket, so the hub sees one connection per agent.
       transports: ["websocket"],
-      auth: { role: "streamer", streamerId: options.streamerId },
+      // A function, so every reconnect presents the latest resume token.
+      auth: (callback) => {
+        const auth: HandshakeAuth = {
+          role: "streamer",
+          streamerId: options.streamerId,
+          ...(this.resumeToken !== undefined ? { resumeToken: this.resumeToken } : {}),
+        };
+        callback(auth);
+      },
       autoConnect: false,
       reconnection: true,
       reconnectionAttempts: Infinity,
@@ -94,14 +121,17 @@ export class HubClient {
 
   /**
    * Sends a message if connected. Returns false and drops it otherwise: socket.io would buffer
-   * it and deliver a stale offer or ping for a session the hub has already ended.
+   * it and deliver a stale offer or ping for a session the hub has already ended. Pings go
+   * volatile: socket.io also buffers while `connected` but its own heartbeat has expired, and a
+   * ping delivered late would be a false sign of life.
    */
   send(message: StreamerToHubMessage): boolean {
     if (!this.socket.connected) {
       this.logger.debug({ type: message.type }, "not connected to the hub; message dropped");
       return false;
     }
-    this.socket.emit("message", message);
+    if (message.type === "ping") this.socket.volatile.emit("message", message);
+    else this.socket.emit("message", message);
     return true;
   }
 
@@ -123,6 +153,7 @@ export class HubClient {
       );
       return;
     }
+    if (result.data.type === "config") this.resumeToken = result.data.resumeToken;
     this.options.handlers.onMessage(result.data);
   }
 
@@ -140,7 +171,9 @@ export class HubClient {
   }
 
   private handleDisconnect(reason: Socket.DisconnectReason): void {
-    this.options.handlers.onDisconnected(reason);
+    // Whatever socket.io buffered while the link was dying belongs to the old connection.
+    this.socket.sendBuffer = [];
+    this.options.handlers.onDisconnected(reason, !DELIBERATE_DISCONNECTS.includes(reason));
     if (this.closed) return;
     if (this.socket.active) {
       this.logger.warn({ reason }, "lost the hub connection; reconnecting");

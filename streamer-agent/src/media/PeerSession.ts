@@ -3,13 +3,24 @@
  * player answers, and ICE candidates trickle both ways through the hub. The session never
  * encodes: the agent hands it the encoder's RTP packets (`writeRtp`), shared by every session.
  *
+ * It also runs the media-path heartbeat on the `heartline` data channel (MediaHeartbeat). When
+ * that lapses or ICE fails, the session asks the hub to end it (`endSession`, `media-timeout`)
+ * and tells the agent, which decides about local teardown.
+ *
  * Lifecycle: negotiating -> connected -> closed. `close()` is idempotent and releases the peer
  * connection at once; the agent calls it when the hub ends the session or the hub goes away.
  */
-import { MediaStreamTrack, RTCPeerConnection } from "werift";
-import type { IceCandidateInit, IceServer, StreamerToHubMessage } from "@heartline/shared";
+import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel } from "werift";
+import {
+  MEDIA_HEARTBEAT_CHANNEL,
+  type IceCandidateInit,
+  type IceServer,
+  type StreamerToHubMessage,
+} from "@heartline/shared";
 import type { Logger } from "pino";
+import { MediaHeartbeat, type MediaHeartbeatSettings } from "../heartbeat/MediaHeartbeat.js";
 import type { VideoCodec } from "../options.js";
+import type { Clock } from "../timing/clock.js";
 import { rtpCodec } from "./codecs.js";
 import { filterSdpCandidates, isAllowedCandidate, peerIceConfig } from "./icePolicy.js";
 
@@ -21,9 +32,16 @@ export interface PeerSessionOptions {
   /** Exactly the hub's `config.iceServers`; never werift's default public STUN server. */
   iceServers: readonly IceServer[];
   loopbackOnly: boolean;
-  /** Sends a signaling message to the hub (the `offer` and local ICE candidates). */
+  /** Sends a message to the hub (the `offer`, local ICE candidates, `endSession`). */
   send: (message: StreamerToHubMessage) => void;
+  /** The hub's heartbeat interval and timeout, applied to the data-channel heartbeat. */
+  heartbeat: MediaHeartbeatSettings;
+  /** The session's last signaling RTT, passed on to the player in media pings. */
+  signalingRttMs?: () => number | undefined;
+  /** Called once when the media path is dead, after `endSession` went to the hub. */
+  onMediaTimeout?: (detail: string) => void;
   logger: Logger;
+  clock?: Clock;
 }
 
 export class PeerSession {
@@ -33,13 +51,18 @@ export class PeerSession {
   private readonly loopbackOnly: boolean;
   private readonly send: (message: StreamerToHubMessage) => void;
   private readonly logger: Logger;
+  private readonly channel: RTCDataChannel;
+  private readonly heartbeat: MediaHeartbeat;
+  private readonly onMediaTimeout: ((detail: string) => void) | undefined;
   private stateValue: PeerSessionState = "negotiating";
+  private mediaFailed = false;
 
   constructor(options: PeerSessionOptions) {
     this.sessionId = options.sessionId;
     this.loopbackOnly = options.loopbackOnly;
     this.send = options.send;
     this.logger = options.logger;
+    this.onMediaTimeout = options.onMediaTimeout;
     const codec = rtpCodec(options.codec);
     this.pc = new RTCPeerConnection({
       ...peerIceConfig(options.iceServers, options.loopbackOnly),
@@ -48,6 +71,31 @@ export class PeerSession {
     });
     this.track = new MediaStreamTrack({ kind: "video" });
     this.pc.addTransceiver(this.track, { direction: "sendonly" });
+    // Created before the offer, so the data channel is negotiated in the same offer.
+    this.channel = this.pc.createDataChannel(MEDIA_HEARTBEAT_CHANNEL);
+    this.heartbeat = new MediaHeartbeat({
+      settings: options.heartbeat,
+      send: (text) => {
+        this.sendOnChannel(text);
+      },
+      onTimeout: (silentForMs) => {
+        this.failMedia(`no data-channel pong for ${silentForMs} ms`);
+      },
+      onInvalid: (problem) => {
+        this.logger.debug({ problem }, "invalid data-channel message ignored");
+      },
+      ...(options.signalingRttMs ? { signalingRttMs: options.signalingRttMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    this.channel.stateChanged.subscribe((state) => {
+      if (this.stateValue === "closed") return;
+      this.logger.debug({ channelState: state }, "heartbeat channel state");
+      if (state === "open") this.heartbeat.start();
+    });
+    this.channel.onMessage.subscribe((data) => {
+      if (this.stateValue === "closed") return;
+      this.heartbeat.handleMessage(data);
+    });
 
     this.pc.onIceCandidate.subscribe((candidate) => {
       if (this.stateValue === "closed" || !candidate) return;
@@ -66,12 +114,27 @@ export class PeerSession {
         this.stateValue = "connected";
         this.logger.info("media connected");
       } else if (state === "failed") {
-        // The hub's heartbeat, not ICE, decides when a session ends; this is for the operator.
-        this.logger.warn(
-          "peer connection failed (no working ICE path); waiting for the hub to end the session",
-        );
+        this.failMedia("peer connection failed");
+      } else if (state === "disconnected") {
+        // Often recovers on its own (a lost burst of packets); the media heartbeat decides.
+        this.logger.info("peer connection disconnected; waiting for it to recover");
       }
     });
+    this.pc.iceConnectionStateChange.subscribe((state) => {
+      if (this.stateValue === "closed") return;
+      this.logger.debug({ iceConnectionState: state }, "ICE connection state");
+      if (state === "failed") this.failMedia("ICE failed (no working path)");
+    });
+  }
+
+  /** The last RTT measured over the data channel, once a pong arrived. */
+  get mediaRttMs(): number | undefined {
+    return this.heartbeat.rttMs;
+  }
+
+  /** A live config change: the data-channel heartbeat follows the new interval at once. */
+  setHeartbeat(settings: MediaHeartbeatSettings): void {
+    this.heartbeat.setSettings(settings);
   }
 
   get state(): PeerSessionState {
@@ -123,9 +186,30 @@ export class PeerSession {
   close(): void {
     if (this.stateValue === "closed") return;
     this.stateValue = "closed";
+    this.heartbeat.stop();
     this.track.stop();
     this.pc.close().catch((error: unknown) => {
       this.logger.warn({ err: error }, "closing the peer connection failed");
     });
+  }
+
+  private sendOnChannel(text: string): void {
+    if (this.channel.readyState !== "open") return;
+    try {
+      this.channel.send(text);
+    } catch (error) {
+      // A closing SCTP association throws; the heartbeat deadline is what notices a dead path.
+      this.logger.debug({ err: error }, "data-channel ping not sent");
+    }
+  }
+
+  /** The media path is dead: ask the hub to end the session, once, and tell the agent. */
+  private failMedia(detail: string): void {
+    if (this.mediaFailed || this.stateValue === "closed") return;
+    this.mediaFailed = true;
+    this.heartbeat.stop();
+    this.send({ type: "endSession", sessionId: this.sessionId, reason: "media-timeout" });
+    this.logger.warn({ detail }, "media path dead; asked the hub to end the session");
+    this.onMediaTimeout?.(detail);
   }
 }

@@ -3,9 +3,14 @@
  * werift receivers stand in for browsers. No hub: the test relays the signaling itself.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { RTCPeerConnection, type MediaStreamTrack, type RtpPacket } from "werift";
+import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RtpPacket } from "werift";
 import { pino } from "pino";
-import type { StreamerToHubMessage } from "@heartline/shared";
+import {
+  MEDIA_HEARTBEAT_CHANNEL,
+  MediaPingSchema,
+  type MediaPing,
+  type StreamerToHubMessage,
+} from "@heartline/shared";
 import type { VideoCodec } from "../options.js";
 import { rtpCodec, rtpMimeType } from "./codecs.js";
 import { Encoder } from "./Encoder.js";
@@ -29,10 +34,25 @@ interface Receiver {
   /** Every candidate address the session offered to this receiver. */
   offeredAddresses: string[];
   answerSdp: string;
+  /** The data channels the session opened (by label), and the media pings received on them. */
+  channels: string[];
+  mediaPings: MediaPing[];
+  /** When false, media pings go unanswered (a dead media path). */
+  answerMediaPings: boolean;
+  /** Every message the session sent to the "hub" (offer, candidates, endSession). */
+  toHub: StreamerToHubMessage[];
+  mediaTimeouts: string[];
 }
 
+/** Media heartbeat settings fast enough for a test. */
+const FAST_HEARTBEAT = { intervalMs: 100, timeoutMs: 500 };
+
 /** Connects a werift receiver to a new PeerSession, relaying signaling the way the hub would. */
-async function connectReceiver(sessionId: string, codec: VideoCodec): Promise<[PeerSession, Receiver]> {
+async function connectReceiver(
+  sessionId: string,
+  codec: VideoCodec,
+  heartbeat = FAST_HEARTBEAT,
+): Promise<[PeerSession, Receiver]> {
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv6: false,
@@ -40,7 +60,26 @@ async function connectReceiver(sessionId: string, codec: VideoCodec): Promise<[P
     iceInterfaceAddresses: { udp4: LOOPBACK_ADDRESS },
     codecs: { video: [rtpCodec(codec)], audio: [] },
   });
-  const receiver: Receiver = { pc, packets: [], offeredAddresses: [], answerSdp: "" };
+  const receiver: Receiver = {
+    pc,
+    packets: [],
+    offeredAddresses: [],
+    answerSdp: "",
+    channels: [],
+    mediaPings: [],
+    answerMediaPings: true,
+    toHub: [],
+    mediaTimeouts: [],
+  };
+  // Like the player: answer each media ping at once, from the message handler.
+  pc.onDataChannel.subscribe((channel: RTCDataChannel) => {
+    receiver.channels.push(channel.label);
+    channel.onMessage.subscribe((data) => {
+      const ping = MediaPingSchema.parse(JSON.parse(data.toString()));
+      receiver.mediaPings.push(ping);
+      if (receiver.answerMediaPings) channel.send(JSON.stringify({ type: "pong", time: ping.time }));
+    });
+  });
   pc.onTrack.subscribe((track: MediaStreamTrack) => {
     track.onReceiveRtp.subscribe((packet) => {
       receiver.packets.push(packet);
@@ -55,9 +94,12 @@ async function connectReceiver(sessionId: string, codec: VideoCodec): Promise<[P
     iceServers: [],
     loopbackOnly: true,
     send: (message) => {
+      receiver.toHub.push(message);
       toReceiver.push(message);
       void deliver();
     },
+    heartbeat,
+    onMediaTimeout: (detail) => receiver.mediaTimeouts.push(detail),
     logger,
   });
   // Candidates may come before the offer was applied: deliver in order, one at a time.
@@ -148,6 +190,46 @@ describe.each<VideoCodec>(["vp8", "h264"])("real media with %s", (codec) => {
     }
     // Encode once: the same single ffmpeg process fed both sessions throughout.
     expect(encoder.pid).toBe(ffmpegPid);
+  });
+});
+
+describe("media-path heartbeat over real werift", () => {
+  /** A session and receiver on loopback, closed after the test. No encoder: only the data channel matters. */
+  async function connected(): Promise<[PeerSession, Receiver]> {
+    const [session, receiver] = await connectReceiver("session-hb", "vp8");
+    cleanups.push(async () => {
+      session.close();
+      await receiver.pc.close();
+    });
+    await waitFor("the session to connect", () => session.state === "connected");
+    return [session, receiver];
+  }
+
+  it("opens the heartline data channel from the offer and measures the media RTT", async () => {
+    const [session, receiver] = await connected();
+    await waitFor("a media RTT", () => session.mediaRttMs !== undefined);
+    expect(receiver.channels).toEqual([MEDIA_HEARTBEAT_CHANNEL]);
+    expect(session.mediaRttMs).toBeGreaterThanOrEqual(0);
+    expect(session.mediaRttMs).toBeLessThan(500);
+    // Later pings tell the player the RTT the agent measured.
+    await waitFor("a ping carrying rttMs", () => receiver.mediaPings.some((p) => p.rttMs !== undefined));
+    // Still alive well past the timeout while pongs come back.
+    await new Promise((resolve) => setTimeout(resolve, 2 * FAST_HEARTBEAT.timeoutMs));
+    expect(receiver.mediaTimeouts).toEqual([]);
+    expect(receiver.toHub.filter((m) => m.type === "endSession")).toEqual([]);
+  });
+
+  it("asks the hub to end the session (media-timeout) when the receiver stops answering", async () => {
+    const [, receiver] = await connected();
+    await waitFor("the first media ping", () => receiver.mediaPings.length > 0);
+    receiver.answerMediaPings = false;
+    const stoppedAt = Date.now();
+    await waitFor("endSession", () => receiver.toHub.some((m) => m.type === "endSession"), 5_000);
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(FAST_HEARTBEAT.timeoutMs - 150);
+    expect(receiver.toHub.filter((m) => m.type === "endSession")).toEqual([
+      { type: "endSession", sessionId: "session-hb", reason: "media-timeout" },
+    ]);
+    expect(receiver.mediaTimeouts).toHaveLength(1);
   });
 });
 
