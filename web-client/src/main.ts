@@ -10,7 +10,10 @@ import { VideoView } from "./video/video-view.js";
 // Wiring only. The callbacks below refer to objects created further down; none of them runs
 // before this module has finished (socket and media events are asynchronous).
 
-/** How often the overlay refreshes the age of the last ping (display only). */
+/**
+ * How often the overlay refreshes the age of the last ping (display only). Hidden tabs throttle
+ * this timer, and that is fine: pings are answered from message handlers, never from a timer.
+ */
 const OVERLAY_TICK_MS = 250;
 
 const videoElement = document.getElementById("video");
@@ -22,6 +25,7 @@ const render = (): void => {
 };
 const video = new VideoView(videoElement, render);
 const hub = connectToHub({
+  resumeToken: () => session.resumeToken,
   connected: () => {
     session.hubConnected();
   },

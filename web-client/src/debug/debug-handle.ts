@@ -1,4 +1,4 @@
-import type { ConfigMessage, SessionCloseReason } from "@heartline/shared";
+import type { ConfigMessage, ReceiveStats, SessionCloseReason, SessionEnd } from "@heartline/shared";
 import type { StreamerEntry } from "../session/choose-streamer.js";
 import type { LinkState, PlayerSession } from "../session/player-session.js";
 
@@ -24,6 +24,18 @@ export interface HeartlineDebug {
   readonly firstFrameAt: number | null;
   /** A hub error or local failure about the current session, or null. */
   readonly notice: string | null;
+  /** While `state` is "stale": the end that missed a heartbeat, if the hub said; else null. */
+  readonly late: SessionEnd | null;
+  /** The streamer's measured signaling heartbeat RTT for this session, or null. */
+  readonly heartbeatRttMs: number | null;
+  /** The streamer's measured media-path (data-channel) RTT for this session, or null. */
+  readonly mediaRttMs: number | null;
+  /** Pings received (and answered) on the `heartline` data channel since the page loaded. */
+  readonly mediaPingsReceived: number;
+  /** Sessions kept across a socket drop since the page loaded. */
+  readonly resumes: number;
+  /** The cached inbound video figures sent with each pong, or null. */
+  readonly receiveStats: ReceiveStats | null;
 }
 
 declare global {
@@ -75,6 +87,24 @@ export function installDebugHandle(
     },
     get notice() {
       return session.notice;
+    },
+    get late() {
+      return session.late;
+    },
+    get heartbeatRttMs() {
+      return session.heartbeatRttMs;
+    },
+    get mediaRttMs() {
+      return session.mediaRttMs;
+    },
+    get mediaPingsReceived() {
+      return session.mediaPingsReceived;
+    },
+    get resumes() {
+      return session.resumes;
+    },
+    get receiveStats() {
+      return session.receiveStats;
     },
   });
   Object.defineProperty(window, "heartline", { value: handle, writable: false, enumerable: true });

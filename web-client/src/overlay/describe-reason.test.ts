@@ -1,6 +1,6 @@
 import { SESSION_CLOSE_REASONS } from "@heartline/shared";
 import { describe, expect, it } from "vitest";
-import { describeCloseReason } from "./describe-reason.js";
+import { describeCloseReason, describeLate } from "./describe-reason.js";
 
 describe("describeCloseReason", () => {
   it("names the heartbeat silence in seconds", () => {
@@ -16,5 +16,19 @@ describe("describeCloseReason", () => {
     for (const reason of SESSION_CLOSE_REASONS) {
       expect(describeCloseReason(reason, null)).toMatch(/^[A-Z].+\.$/);
     }
+  });
+
+  it("says the media path failed for media-timeout", () => {
+    expect(describeCloseReason("media-timeout", 3000)).toBe(
+      "The video connection failed (media path timeout).",
+    );
+  });
+});
+
+describe("describeLate", () => {
+  it("names the end that missed a heartbeat", () => {
+    expect(describeLate("streamer")).toBe("The streamer missed a heartbeat.");
+    expect(describeLate("player")).toBe("This player missed a heartbeat.");
+    expect(describeLate(null)).toBe("A heartbeat was missed.");
   });
 });

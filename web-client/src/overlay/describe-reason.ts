@@ -1,4 +1,4 @@
-import type { SessionCloseReason } from "@heartline/shared";
+import type { SessionCloseReason, SessionEnd } from "@heartline/shared";
 
 function seconds(ms: number): string {
   const s = ms / 1000;
@@ -22,8 +22,22 @@ export function describeCloseReason(reason: SessionCloseReason, heartbeatTimeout
       return "The hub lost this player's connection.";
     case "unsubscribed":
       return "The session was ended from this player.";
+    case "media-timeout":
+      return "The video connection failed (media path timeout).";
     case "hub-shutdown":
       return "The hub is shutting down.";
+  }
+}
+
+/** Which end missed a beat, in plain words (`late` of a stale `sessionState`). */
+export function describeLate(late: SessionEnd | null): string {
+  switch (late) {
+    case "streamer":
+      return "The streamer missed a heartbeat.";
+    case "player":
+      return "This player missed a heartbeat.";
+    case null:
+      return "A heartbeat was missed.";
   }
 }
 

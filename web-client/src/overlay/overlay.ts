@@ -1,5 +1,5 @@
 import type { LinkState, PlayerSession } from "../session/player-session.js";
-import { describeCloseReason, formatSeconds } from "./describe-reason.js";
+import { describeCloseReason, describeLate, formatSeconds } from "./describe-reason.js";
 
 /** Each label contains its state's name, so a test can match either. */
 const STATE_LABELS: Record<LinkState, string> = {
@@ -7,9 +7,16 @@ const STATE_LABELS: Record<LinkState, string> = {
   waiting: "Waiting for streamer",
   negotiating: "Negotiating",
   live: "Live",
+  stale: "Link degraded (stale)",
+  reconnecting: "Reconnecting to hub",
   ended: "Ended",
   offline: "Offline — hub unreachable",
 };
+
+/** "12 ms", or "—" until the streamer has measured it. */
+function formatRtt(ms: number | null): string {
+  return ms === null ? "—" : `${Math.round(ms)} ms`;
+}
 
 function element<T extends HTMLElement>(id: string, type: new () => T): T {
   const found = document.getElementById(id);
@@ -36,6 +43,8 @@ export class Overlay {
   private readonly streamer = element("streamer", HTMLElement);
   private readonly lastPing = element("last-ping", HTMLElement);
   private readonly heartbeat = element("heartbeat", HTMLElement);
+  private readonly heartbeatRtt = element("heartbeat-rtt", HTMLElement);
+  private readonly mediaRtt = element("media-rtt", HTMLElement);
   private readonly reason = element("reason", HTMLElement);
   private readonly detail = element("detail", HTMLElement);
   private readonly notice = element("notice", HTMLElement);
@@ -71,6 +80,9 @@ export class Overlay {
       hb ? `every ${formatSeconds(hb.intervalMs)}, timeout ${formatSeconds(hb.timeoutMs)}` : "—",
     );
 
+    setText(this.heartbeatRtt, formatRtt(s.heartbeatRttMs));
+    setText(this.mediaRtt, formatRtt(s.mediaRttMs));
+
     const reason =
       s.state === "ended" && s.closeReason !== null
         ? describeCloseReason(s.closeReason, hb?.timeoutMs ?? null)
@@ -96,6 +108,10 @@ export class Overlay {
         return `Setting up the stream from ${s.streamerId ?? "the streamer"}…`;
       case "live":
         return this.video.firstFrameAt === null ? "Connected — waiting for the first video frame…" : null;
+      case "stale":
+        return describeLate(s.late);
+      case "reconnecting":
+        return "Reconnecting to the hub… the video keeps playing.";
       case "waiting":
       case "ended": {
         if (s.retryAt !== null && s.choice.kind === "subscribe") {

@@ -1,4 +1,12 @@
-import type { IceCandidateInit, IceServer } from "@heartline/shared";
+import {
+  MEDIA_HEARTBEAT_CHANNEL,
+  type IceCandidateInit,
+  type IceServer,
+  type MediaPing,
+  type ReceiveStats,
+} from "@heartline/shared";
+import { answerMediaPing } from "./media-heartbeat.js";
+import { readReceiveStats, type ReceiveStatsSample } from "./receive-stats.js";
 
 /** What a session's peer connection reports back to its owner. */
 export interface PeerEvents {
@@ -7,6 +15,8 @@ export interface PeerEvents {
   /** The streamer's media arrived. */
   remoteStream(stream: MediaStream): void;
   connectionStateChange(state: RTCPeerConnectionState): void;
+  /** A valid ping on the `heartline` data channel, already answered. */
+  mediaPing(ping: MediaPing): void;
 }
 
 /** The receive-only side of one session: what the session controller needs from it. */
@@ -17,6 +27,8 @@ export interface Peer {
   answer(offerSdp: string): Promise<string>;
   /** Adds a trickled candidate, after any offer still being applied. */
   addRemoteCandidate(candidate: IceCandidateInit): void;
+  /** The inbound video figures now (`getStats()`), or null before any video arrives or once closed. */
+  readReceiveStats(): Promise<ReceiveStats | null>;
   /** Idempotent. */
   close(): void;
 }
@@ -30,6 +42,7 @@ export type PeerFactory = (iceServers: IceServer[], events: PeerEvents) => Peer;
 export class PlayerPeer implements Peer {
   private connection: RTCPeerConnection | null;
   private chain: Promise<unknown> = Promise.resolve();
+  private lastSample: ReceiveStatsSample | null = null;
 
   constructor(iceServers: IceServer[], events: PeerEvents) {
     // Only the hub's ICE servers: nothing may phone a third party by default.
@@ -48,6 +61,18 @@ export class PlayerPeer implements Peer {
     pc.onconnectionstatechange = () => {
       if (this.connection === null) return;
       events.connectionStateChange(pc.connectionState);
+    };
+    pc.ondatachannel = (event) => {
+      const channel = event.channel;
+      if (channel.label !== MEDIA_HEARTBEAT_CHANNEL) return;
+      // Answered from the message handler itself, never a timer: see answerMediaPing.
+      channel.onmessage = (message: MessageEvent<unknown>) => {
+        if (this.connection === null) return;
+        const ping = answerMediaPing(message.data, (text) => {
+          channel.send(text);
+        });
+        if (ping !== null) events.mediaPing(ping);
+      };
     };
   }
 
@@ -80,6 +105,14 @@ export class PlayerPeer implements Peer {
     });
   }
 
+  async readReceiveStats(): Promise<ReceiveStats | null> {
+    const pc = this.connection;
+    if (pc === null) return null;
+    const sample = readReceiveStats(await pc.getStats(), this.lastSample);
+    if (sample !== null) this.lastSample = sample;
+    return sample?.stats ?? null;
+  }
+
   close(): void {
     const pc = this.connection;
     if (pc === null) return;
@@ -87,6 +120,7 @@ export class PlayerPeer implements Peer {
     pc.onicecandidate = null;
     pc.ontrack = null;
     pc.onconnectionstatechange = null;
+    pc.ondatachannel = null;
     pc.close();
   }
 

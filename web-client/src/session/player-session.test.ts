@@ -1,8 +1,13 @@
-import type { HubToPlayerMessage, IceCandidateInit, PlayerToHubMessage } from "@heartline/shared";
+import type {
+  HubToPlayerMessage,
+  IceCandidateInit,
+  PlayerToHubMessage,
+  ReceiveStats,
+} from "@heartline/shared";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Peer, PeerEvents } from "../peer/player-peer.js";
 import type { Clock } from "./clock.js";
-import { PlayerSession } from "./player-session.js";
+import { PlayerSession, RESUME_SLACK_MS, STATS_SAMPLE_MS } from "./player-session.js";
 
 /** Timers that run only when the test advances the clock. */
 class FakeClock implements Clock {
@@ -39,6 +44,9 @@ class FakePeer implements Peer {
   candidates: IceCandidateInit[] = [];
   /** Every offer and candidate in the order the peer was given them. */
   calls: string[] = [];
+  /** What the next `readReceiveStats()` resolves with. */
+  stats: ReceiveStats | null = null;
+  statsReads = 0;
   constructor(readonly events: PeerEvents) {}
   get pc(): RTCPeerConnection | null {
     return null;
@@ -52,18 +60,24 @@ class FakePeer implements Peer {
     this.candidates.push(candidate);
     this.calls.push(`candidate ${candidate.candidate}`);
   }
+  readReceiveStats(): Promise<ReceiveStats | null> {
+    this.statsReads += 1;
+    return Promise.resolve(this.closed ? null : this.stats);
+  }
   close(): void {
     this.closed = true;
   }
 }
 
-const config: HubToPlayerMessage = {
+const RESUME_GRACE_MS = 3000;
+const config = {
   type: "config",
   protocolVersion: 1,
   peerId: "p1",
-  heartbeat: { intervalMs: 1000, timeoutMs: 3000 },
+  heartbeat: { intervalMs: 1000, timeoutMs: 3000, staleAfterMs: 1500, resumeGraceMs: RESUME_GRACE_MS },
   iceServers: [],
-};
+  resumeToken: "resume-token-0123456789",
+} satisfies HubToPlayerMessage;
 const listed = (...ids: string[]): HubToPlayerMessage => ({
   type: "streamerList",
   streamers: ids.map((streamerId) => ({ streamerId, players: 0 })),
@@ -238,10 +252,11 @@ describe("PlayerSession", () => {
     expect(sent.at(-1)).toEqual({ type: "listStreamers" });
   });
 
-  it("drops the session when the hub becomes unreachable and starts over on reconnect", async () => {
+  it("drops a session still negotiating when the hub becomes unreachable and starts over on reconnect", () => {
     make(null);
     session.handle(listed("cam1"));
-    await startSession("s1");
+    session.handle({ type: "sessionStarted", sessionId: "s1", streamerId: "cam1" });
+    session.handle({ type: "offer", sessionId: "s1", sdp: "offer s1" });
     session.hubDisconnected();
     expect(session.state).toBe("offline");
     expect(peers[0]?.closed).toBe(true);
@@ -254,11 +269,213 @@ describe("PlayerSession", () => {
     expect(sent.at(-1)).toEqual({ type: "listStreamers" });
   });
 
-  it("unsubscribes when the media connection fails, so the hub's sessionClosed starts a retry", async () => {
+  it("ends the session with media-timeout when ICE fails (not when it is merely disconnected)", async () => {
     make(null);
     session.handle(listed("cam1"));
     await startSession("s1");
+    const before = sent.length;
+    peers[0]?.events.connectionStateChange("disconnected");
+    expect(sent.length).toBe(before);
+    expect(session.state).toBe("live");
+
     peers[0]?.events.connectionStateChange("failed");
-    expect(sent.at(-1)).toEqual({ type: "unsubscribe", sessionId: "s1" });
+    expect(sent.at(-1)).toEqual({ type: "endSession", sessionId: "s1", reason: "media-timeout" });
+    expect(sent).not.toContainEqual(expect.objectContaining({ type: "unsubscribe" }));
+    session.handle({ type: "sessionClosed", sessionId: "s1", reason: "media-timeout" });
+    expect(session.state).toBe("ended");
+    expect(session.closeReason).toBe("media-timeout");
+    expect(session.notice).toBeNull();
+    expect(session.retryAt).toBe(clock.now() + 1000);
+  });
+
+  describe("stale sessions", () => {
+    it("shows stale with the late end, and live again when the hub says so", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer" });
+      expect(session.state).toBe("stale");
+      expect(session.late).toBe("streamer");
+      expect(peers[0]?.closed).toBe(false);
+
+      session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "player" });
+      expect(session.late).toBe("player");
+      session.handle({ type: "sessionState", sessionId: "s1", state: "live" });
+      expect(session.state).toBe("live");
+      expect(session.late).toBeNull();
+    });
+
+    it("ignores the state of another session", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      session.handle({ type: "sessionState", sessionId: "other", state: "stale", late: "streamer" });
+      expect(session.state).toBe("live");
+      expect(session.late).toBeNull();
+    });
+
+    it("goes stale rather than live when ICE connects after the hub reported a missed beat", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      session.handle({ type: "sessionStarted", sessionId: "s1", streamerId: "cam1" });
+      session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer" });
+      expect(session.state).toBe("negotiating");
+      session.handle({ type: "offer", sessionId: "s1", sdp: "offer s1" });
+      await flush();
+      peers[0]?.events.connectionStateChange("connected");
+      expect(session.state).toBe("stale");
+    });
+  });
+
+  describe("heartbeat data", () => {
+    const stats: ReceiveStats = { framesDecoded: 300, fps: 30, jitterMs: 2.5, packetsLost: 1 };
+
+    it("attaches the cached receive stats to each pong, sampled by a timer, never awaited", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      const peer = peers[0];
+      if (peer === undefined) throw new Error("no peer");
+      session.handle({ type: "ping", sessionId: "s1", time: 1 });
+      expect(sent.at(-1)).toEqual({ type: "pong", sessionId: "s1", time: 1 });
+
+      peer.stats = stats;
+      clock.advance(STATS_SAMPLE_MS);
+      expect(peer.statsReads).toBe(1);
+      await flush();
+      expect(session.receiveStats).toEqual(stats);
+      session.handle({ type: "ping", sessionId: "s1", time: 2 });
+      // Synchronous: the pong left inside handle(), with the cached copy.
+      expect(sent.at(-1)).toEqual({ type: "pong", sessionId: "s1", time: 2, stats });
+
+      peer.stats = { ...stats, framesDecoded: 330 };
+      clock.advance(STATS_SAMPLE_MS);
+      await flush();
+      session.handle({ type: "ping", sessionId: "s1", time: 3 });
+      expect(sent.at(-1)).toMatchObject({ stats: { framesDecoded: 330 } });
+    });
+
+    it("stops sampling at teardown", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      clock.advance(STATS_SAMPLE_MS * 2);
+      const reads = peers[0]?.statsReads;
+      session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
+      clock.advance(STATS_SAMPLE_MS * 5);
+      expect(peers[0]?.statsReads).toBe(reads);
+      expect(session.receiveStats).toBeNull();
+    });
+
+    it("keeps the streamer's signaling RTT from pings and its media RTT from data-channel pings", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      expect(session.heartbeatRttMs).toBeNull();
+      expect(session.mediaRttMs).toBeNull();
+      session.handle({ type: "ping", sessionId: "s1", time: 1, rttMs: 12 });
+      expect(session.heartbeatRttMs).toBe(12);
+
+      peers[0]?.events.mediaPing({ type: "ping", time: 5 });
+      expect(session.mediaPingsReceived).toBe(1);
+      expect(session.mediaRttMs).toBeNull();
+      peers[0]?.events.mediaPing({ type: "ping", time: 6, rttMs: 3.5, signalingRttMs: 14 });
+      expect(session.mediaPingsReceived).toBe(2);
+      expect(session.mediaRttMs).toBe(3.5);
+      expect(session.heartbeatRttMs).toBe(14);
+
+      session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
+      expect(session.heartbeatRttMs).toBeNull();
+      expect(session.mediaRttMs).toBeNull();
+    });
+  });
+
+  it("takes a live config change without restarting anything", async () => {
+    make(null);
+    session.handle(listed("cam1"));
+    await startSession("s1");
+    const before = sent.length;
+    const changed = { ...config, heartbeat: { ...config.heartbeat, intervalMs: 500 } };
+    session.handle(changed);
+    expect(session.config).toEqual(changed);
+    expect(session.state).toBe("live");
+    expect(sent.length).toBe(before);
+    expect(peers[0]?.closed).toBe(false);
+  });
+
+  describe("resume", () => {
+    const dropAndReconnect = async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      session.hubDisconnected();
+      expect(session.state).toBe("reconnecting");
+      expect(peers[0]?.closed).toBe(false);
+      session.hubUnreachable(null); // a failed attempt changes nothing
+      expect(session.state).toBe("reconnecting");
+      session.hubConnected();
+      expect(session.state).toBe("reconnecting");
+      session.handle(config);
+      expect(session.state).toBe("reconnecting");
+    };
+
+    it("presents the token of the latest config", () => {
+      make(null);
+      expect(session.resumeToken).toBe(config.resumeToken);
+    });
+
+    it("keeps the peer connection and session when resumed lists it", async () => {
+      await dropAndReconnect();
+      session.handle({ type: "resumed", sessionIds: ["s1"] });
+      session.handle(listed("cam1")); // the answer to listStreamers
+      expect(session.state).toBe("live");
+      expect(session.sessionId).toBe("s1");
+      expect(session.resumes).toBe(1);
+      expect(peers).toHaveLength(1);
+      expect(peers[0]?.closed).toBe(false);
+      expect(sent.filter((m) => m.type === "subscribe")).toHaveLength(1);
+      clock.advance(RESUME_GRACE_MS + RESUME_SLACK_MS + 1); // the grace timer is gone
+      expect(session.state).toBe("live");
+    });
+
+    it("tears down and resubscribes when resumed does not list the session", async () => {
+      await dropAndReconnect();
+      session.handle({ type: "resumed", sessionIds: [] });
+      expect(session.state).toBe("waiting");
+      expect(session.sessionId).toBeNull();
+      expect(peers[0]?.closed).toBe(true);
+      expect(session.resumes).toBe(0);
+      session.handle(listed("cam1"));
+      expect(sent.at(-1)).toEqual({ type: "subscribe", streamerId: "cam1" });
+      expect(session.state).toBe("negotiating");
+    });
+
+    it("gives up after the grace period and shows the hub unreachable", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      session.hubDisconnected();
+      clock.advance(RESUME_GRACE_MS + RESUME_SLACK_MS - 1);
+      expect(session.state).toBe("reconnecting");
+      clock.advance(1);
+      expect(session.state).toBe("offline");
+      expect(peers[0]?.closed).toBe(true);
+      expect(session.sessionId).toBeNull();
+
+      // The hub may still have kept it: whatever it lists that we no longer have is ended.
+      session.hubConnected();
+      session.handle(config);
+      session.handle({ type: "resumed", sessionIds: ["s1"] });
+      expect(sent.at(-1)).toEqual({ type: "unsubscribe", sessionId: "s1" });
+      expect(session.state).toBe("waiting");
+    });
+
+    it("starts over if the hub never says resumed", async () => {
+      await dropAndReconnect();
+      clock.advance(RESUME_GRACE_MS + RESUME_SLACK_MS);
+      expect(session.state).toBe("waiting");
+      expect(peers[0]?.closed).toBe(true);
+      expect(sent.at(-1)).toEqual({ type: "listStreamers" });
+    });
   });
 });

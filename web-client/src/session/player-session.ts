@@ -3,10 +3,15 @@ import type {
   ErrorMessage,
   HubToPlayerMessage,
   IceCandidateInit,
+  MediaPing,
   OfferMessage,
   PlayerToHubMessage,
+  ReceiveStats,
+  ResumedMessage,
   SessionCloseReason,
+  SessionEnd,
   SessionStartedMessage,
+  SessionStateMessage,
 } from "@heartline/shared";
 import type { Peer, PeerFactory } from "../peer/player-peer.js";
 import { chooseStreamer, type StreamerChoice, type StreamerEntry } from "./choose-streamer.js";
@@ -23,6 +28,11 @@ export type LinkState =
   | "negotiating"
   /** The peer connection is up. */
   | "live"
+  /** The peer connection is up but the hub says an end missed a heartbeat (`late` says which). */
+  | "stale"
+  /** The socket dropped mid-session; the video keeps playing peer-to-peer while socket.io
+   * reconnects and resumes the session with the `resumeToken`. */
+  | "reconnecting"
   /** The hub closed the session (`closeReason` says why); recovery is pending. */
   | "ended"
   /** The socket to the hub is down; socket.io is reconnecting. */
@@ -52,6 +62,11 @@ export interface PlayerSessionOptions {
   onChange?: () => void;
 }
 
+/** How often the cached receive stats (for `pong.stats` and display) are refreshed. */
+export const STATS_SAMPLE_MS = 1000;
+/** Slack on top of `heartbeat.resumeGraceMs` before giving up on resuming. */
+export const RESUME_SLACK_MS = 1000;
+
 /**
  * The player's one session with the hub: subscribes, answers the streamer's offer, answers pings,
  * and recovers when a session ends or the hub drops. It alone decides teardown (`teardown()`).
@@ -75,6 +90,17 @@ export class PlayerSession {
   sessionsStarted = 0;
   /** `clock.now()` when the next resubscribe attempt is due, while one is scheduled. */
   retryAt: number | null = null;
+  /** While the session is stale: the end that missed a heartbeat, if the hub said. */
+  late: SessionEnd | null = null;
+  /** The streamer's measured signaling heartbeat RTT for this session (`ping.rttMs`). */
+  heartbeatRttMs: number | null = null;
+  /** The streamer's measured RTT over the media path (data-channel ping `rttMs`). */
+  mediaRttMs: number | null = null;
+  mediaPingsReceived = 0;
+  /** Sessions kept across a socket drop (`resumed` listed ours). */
+  resumes = 0;
+  /** The latest inbound video figures, sampled every STATS_SAMPLE_MS; sent with each pong. */
+  receiveStats: ReceiveStats | null = null;
 
   private readonly link: HubLink;
   private readonly createPeer: PeerFactory;
@@ -90,6 +116,17 @@ export class PlayerSession {
   private earlyCandidates: IceCandidateInit[] = [];
   private liveSince: number | null = null;
   private retryTimer: number | null = null;
+  private statsTimer: number | null = null;
+  /** Runs out the resume grace period while the socket is down mid-session. */
+  private resumeTimer: number | null = null;
+  /** The socket is connected (whether or not its `config` arrived). */
+  private hubUp = false;
+  /** Connected, and the first `config` of this connection has not arrived yet. */
+  private awaitingConfig = false;
+  /** A `streamerList` arrived since the last connection's `config`. */
+  private listFresh = false;
+  /** The peer connection reached `connected` (and is not closed). */
+  private mediaUp = false;
 
   constructor(options: PlayerSessionOptions) {
     this.link = options.link;
@@ -107,18 +144,40 @@ export class PlayerSession {
     return this.peer?.pc ?? null;
   }
 
-  /** The socket (re)connected: wait for `config`, then start over. */
+  /** The `resumeToken` of the last `config`, for the handshake of every reconnection. */
+  get resumeToken(): string | null {
+    return this.config?.resumeToken ?? null;
+  }
+
+  /** The socket (re)connected: wait for `config` (and `resumed`), then carry on or start over. */
   hubConnected(): void {
-    this.state = "connecting";
-    this.notice = null;
+    this.hubUp = true;
+    this.awaitingConfig = true;
+    this.listFresh = false;
+    if (this.state !== "reconnecting") {
+      this.state = "connecting";
+      this.notice = null;
+    }
     this.onChange();
   }
 
-  /** The socket dropped: the hub ends our session on its side, so end it here too. */
+  /**
+   * The socket dropped. A session whose media is up keeps playing peer-to-peer while socket.io
+   * reconnects with the resume token; the hub keeps it for `resumeGraceMs`. Anything else
+   * (no session, or one still negotiating: its answer may be lost) is dropped here.
+   */
   hubDisconnected(): void {
-    this.teardown();
+    this.hubUp = false;
+    this.awaitingConfig = false;
     this.cancelRetry();
-    this.state = "offline";
+    if (this.sessionId !== null && this.mediaUp) {
+      this.state = "reconnecting";
+      this.late = null;
+      this.startResumeTimer();
+    } else {
+      this.teardown();
+      this.state = "offline";
+    }
     this.onChange();
   }
 
@@ -127,8 +186,15 @@ export class PlayerSession {
    * @param refusal the hub's handshake error code, or null if it was just unreachable.
    */
   hubUnreachable(refusal: string | null): void {
-    this.teardown();
+    this.hubUp = false;
+    this.awaitingConfig = false;
     this.cancelRetry();
+    // A failed reconnection attempt: the session may still be resumed within the grace period.
+    if (this.state === "reconnecting" && refusal === null) {
+      this.onChange();
+      return;
+    }
+    this.teardown();
     this.state = "offline";
     this.notice = refusal === null ? null : `The hub refused this player (${refusal}).`;
     this.onChange();
@@ -138,20 +204,32 @@ export class PlayerSession {
   handle(message: HubToPlayerMessage): void {
     switch (message.type) {
       case "ping":
-        // Answered here and now, never from a timer: hidden tabs throttle timers.
+        // Answered here and now, from the message handler, never from a timer: hidden tabs
+        // throttle timers (to once a minute), but socket messages keep being delivered, so a
+        // background tab keeps its session. The stats are the cached copy, never awaited here.
         if (message.sessionId !== this.sessionId) return;
-        this.link.send({ type: "pong", sessionId: message.sessionId, time: message.time });
+        this.link.send(
+          this.receiveStats === null
+            ? { type: "pong", sessionId: message.sessionId, time: message.time }
+            : { type: "pong", sessionId: message.sessionId, time: message.time, stats: this.receiveStats },
+        );
         this.pongsSent += 1;
         this.pingsReceived += 1;
         this.lastPingAt = this.clock.now();
+        if (message.rttMs !== undefined) this.heartbeatRttMs = message.rttMs;
         return; // display only; the overlay polls the age of the last ping
       case "config":
-        this.config = message;
-        this.state = "waiting";
-        this.link.send({ type: "listStreamers" });
+        this.configured(message);
+        break;
+      case "resumed":
+        this.resumed(message);
+        break;
+      case "sessionState":
+        this.sessionState(message);
         break;
       case "streamerList":
         this.streamers = message.streamers;
+        this.listFresh = true;
         this.considerSubscribing();
         break;
       case "sessionStarted":
@@ -176,9 +254,59 @@ export class PlayerSession {
     this.onChange();
   }
 
+  /** The first `config` of a connection starts things; a later one is a live config change. */
+  private configured(message: ConfigMessage): void {
+    this.config = message;
+    if (!this.awaitingConfig) return; // live change: shown from `config`, nothing restarts
+    this.awaitingConfig = false;
+    // Resuming: `resumed` follows and decides; otherwise start over.
+    if (this.state !== "reconnecting") this.state = "waiting";
+    this.link.send({ type: "listStreamers" });
+  }
+
+  private resumed(message: ResumedMessage): void {
+    const kept = this.sessionId !== null && message.sessionIds.includes(this.sessionId);
+    // Sessions the hub kept for us that we no longer have (given up while away): end them.
+    for (const sessionId of message.sessionIds) {
+      if (sessionId !== this.sessionId) this.link.send({ type: "unsubscribe", sessionId });
+    }
+    if (this.state !== "reconnecting") return;
+    this.cancelResumeTimer();
+    if (kept) {
+      this.resumes += 1;
+      this.state = "live";
+      return;
+    }
+    // The hub closed our session while we were away: start over like after an ending.
+    this.teardown();
+    this.state = "waiting";
+    this.notice = "The session was lost while the hub was unreachable.";
+    if (this.listFresh) this.considerSubscribing(); // else the list `config` asked for decides
+  }
+
+  private sessionState(message: SessionStateMessage): void {
+    if (message.sessionId !== this.sessionId) return;
+    if (message.state === "stale") {
+      this.late = message.late ?? null;
+      if (this.state === "live") this.state = "stale";
+    } else {
+      this.late = null;
+      if (this.state === "stale") this.state = "live";
+    }
+  }
+
+  /** A ping on the data channel, already answered by the peer. */
+  private mediaPing(sessionId: string, ping: MediaPing): void {
+    if (sessionId !== this.sessionId) return;
+    this.mediaPingsReceived += 1;
+    if (ping.rttMs !== undefined) this.mediaRttMs = ping.rttMs;
+    // The same figure `ping.rttMs` carries; it keeps coming while the socket is away.
+    if (ping.signalingRttMs !== undefined) this.heartbeatRttMs = ping.signalingRttMs;
+  }
+
   private considerSubscribing(): void {
     this.choice = chooseStreamer(this.streamers, this.wanted, this.streamerId);
-    if (this.state === "connecting" || this.state === "offline") return;
+    if (this.state === "connecting" || this.state === "offline" || this.state === "reconnecting") return;
     if (this.sessionId !== null || this.pendingSubscribe !== null) return;
     // While a retry is scheduled it asks for a fresh list itself when due.
     if (this.retryTimer !== null) return;
@@ -212,6 +340,10 @@ export class PlayerSession {
     this.lastPingAt = null;
     this.liveSince = null;
     this.notice = null;
+    this.late = null;
+    this.heartbeatRttMs = null;
+    this.mediaRttMs = null;
+    this.receiveStats = null;
     this.state = "negotiating";
   }
 
@@ -232,7 +364,12 @@ export class PlayerSession {
         connectionStateChange: (state) => {
           this.peerStateChanged(sessionId, state);
         },
+        mediaPing: (ping) => {
+          this.mediaPing(sessionId, ping);
+          this.onChange();
+        },
       });
+      this.scheduleStatsSample();
     }
     const answered = this.peer.answer(message.sdp);
     // Queued after the offer: a candidate needs the remote description to be set first.
@@ -251,20 +388,41 @@ export class PlayerSession {
 
   private peerStateChanged(sessionId: string, state: RTCPeerConnectionState): void {
     if (sessionId !== this.sessionId) return;
-    if (state === "connected" && this.state === "negotiating") {
-      this.state = "live";
-      this.liveSince = this.clock.now();
-      this.onChange();
+    if (state === "connected") {
+      this.mediaUp = true;
+      if (this.state === "negotiating") {
+        this.state = this.late === null ? "live" : "stale";
+        this.liveSince = this.clock.now();
+        this.onChange();
+      }
     } else if (state === "failed") {
-      this.giveUpSession(sessionId, "The media connection failed.");
+      // Only `failed`: `disconnected` often recovers by itself.
+      this.mediaUp = false;
+      if (this.state === "reconnecting") {
+        // Nobody to tell: drop it here; `resumed` will list it and we end it then.
+        this.teardown();
+        this.cancelResumeTimer();
+        this.state = "offline";
+        this.notice = "The video connection failed while the hub was unreachable.";
+        this.onChange();
+        return;
+      }
+      this.giveUpSession(sessionId, "The media connection failed.", true);
     }
   }
 
-  /** Asks the hub to end a session that cannot work; its `sessionClosed` triggers the retry. */
-  private giveUpSession(sessionId: string, notice: string): void {
+  /**
+   * Asks the hub to end a session that cannot work; its `sessionClosed` triggers the retry.
+   * @param mediaFailed the media path died: `endSession` (`media-timeout`), else `unsubscribe`.
+   */
+  private giveUpSession(sessionId: string, notice: string, mediaFailed = false): void {
     if (sessionId !== this.sessionId) return;
     this.notice = notice;
-    this.link.send({ type: "unsubscribe", sessionId });
+    this.link.send(
+      mediaFailed
+        ? { type: "endSession", sessionId, reason: "media-timeout" }
+        : { type: "unsubscribe", sessionId },
+    );
     this.onChange();
   }
 
@@ -272,6 +430,8 @@ export class PlayerSession {
     const liveMs = this.liveSince === null ? null : this.clock.now() - this.liveSince;
     this.teardown();
     this.closeReason = reason;
+    // The reason already says it; a "media failed" notice of ours would repeat it.
+    if (reason === "media-timeout") this.notice = null;
     this.state = "ended";
     this.scheduleRetry(this.backoff.attemptEnded(liveMs));
   }
@@ -306,6 +466,47 @@ export class PlayerSession {
     }, delayMs);
   }
 
+  /** Refreshes `receiveStats` until teardown (display and pong only; throttling is harmless). */
+  private scheduleStatsSample(): void {
+    this.statsTimer = this.clock.setTimeout(() => {
+      this.statsTimer = null;
+      const peer = this.peer;
+      if (peer === null) return;
+      this.scheduleStatsSample();
+      peer.readReceiveStats().then(
+        (stats) => {
+          if (this.peer === peer && stats !== null) this.receiveStats = stats;
+        },
+        (error: unknown) => {
+          console.warn("heartline: getStats failed", error);
+        },
+      );
+    }, STATS_SAMPLE_MS);
+  }
+
+  private startResumeTimer(): void {
+    this.cancelResumeTimer();
+    const graceMs = this.config?.heartbeat.resumeGraceMs ?? 0;
+    this.resumeTimer = this.clock.setTimeout(() => {
+      this.resumeTimer = null;
+      if (this.state !== "reconnecting") return;
+      this.teardown();
+      if (this.hubUp) {
+        // Connected, but no `resumed` came (a hub without resume): start over.
+        this.state = "waiting";
+        this.link.send({ type: "listStreamers" });
+      } else {
+        this.state = "offline";
+      }
+      this.onChange();
+    }, graceMs + RESUME_SLACK_MS);
+  }
+
+  private cancelResumeTimer(): void {
+    if (this.resumeTimer !== null) this.clock.clearTimeout(this.resumeTimer);
+    this.resumeTimer = null;
+  }
+
   private cancelRetry(): void {
     if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -321,5 +522,13 @@ export class PlayerSession {
     this.pendingSubscribe = null;
     this.earlyCandidates = [];
     this.liveSince = null;
+    this.mediaUp = false;
+    this.late = null;
+    this.heartbeatRttMs = null;
+    this.mediaRttMs = null;
+    this.receiveStats = null;
+    if (this.statsTimer !== null) this.clock.clearTimeout(this.statsTimer);
+    this.statsTimer = null;
+    this.cancelResumeTimer();
   }
 }

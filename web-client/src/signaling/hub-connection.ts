@@ -2,6 +2,7 @@ import {
   HubToPlayerMessageSchema,
   MESSAGE_EVENT,
   describeIssue,
+  type HandshakeAuth,
   type HubToPlayerMessage,
   type PlayerEmitEvents,
   type PlayerListenEvents,
@@ -13,6 +14,8 @@ import type { HubLink } from "../session/player-session.js";
 export type PlayerSocket = Socket<PlayerListenEvents, PlayerEmitEvents>;
 
 export interface HubConnectionEvents {
+  /** The `resumeToken` to present on every (re)connection, or null before the first `config`. */
+  resumeToken(): string | null;
   connected(): void;
   disconnected(reason: string): void;
   /** @param refusal the hub's handshake error code, or null if it could not be reached. */
@@ -29,7 +32,15 @@ const MANUAL_RECONNECT_MS = 2000;
  * messages, and reconnection even when the hub closed the socket itself.
  */
 export function connectToHub(events: HubConnectionEvents): HubLink & { socket: PlayerSocket } {
-  const socket: PlayerSocket = io({ transports: ["websocket"], auth: { role: "player" } });
+  const socket: PlayerSocket = io({
+    transports: ["websocket"],
+    // A callback, so every reconnection presents the token of the latest `config` and resumes.
+    auth: (cb) => {
+      const resumeToken = events.resumeToken();
+      const auth: HandshakeAuth = resumeToken === null ? { role: "player" } : { role: "player", resumeToken };
+      cb(auth);
+    },
+  });
 
   socket.on("connect", () => {
     events.connected();
@@ -59,7 +70,8 @@ export function connectToHub(events: HubConnectionEvents): HubLink & { socket: P
   return {
     socket,
     send(message: PlayerToHubMessage) {
-      // socket.io would buffer while disconnected; a stale pong or answer must not be replayed.
+      // socket.io would buffer while disconnected and flush on reconnect; a late pong, answer or
+      // candidate helps nobody (and a resumed session needs none), so drop it.
       if (socket.connected) socket.emit(MESSAGE_EVENT, message);
     },
   };
