@@ -11,7 +11,11 @@ interface PlayerHandle {
   pc: RTCPeerConnection | null;
   pingsReceived: number;
   lastPingAt: number | null;
-  config: { heartbeat: { intervalMs: number; timeoutMs: number } } | null;
+  config: { heartbeat: { intervalMs: number; timeoutMs: number; resumeGraceMs: number } } | null;
+  heartbeatRttMs: number | null;
+  mediaRttMs: number | null;
+  mediaPingsReceived: number;
+  resumes: number;
 }
 declare global {
   interface Window {
