@@ -38,12 +38,9 @@ export const HubConfigSchema = z.strictObject({
         description:
           "How long a dropped socket may take to reconnect and resume its sessions (default: the heartbeat timeout)",
       }),
-      enforce: z
-        .boolean()
-        .default(true)
-        .meta({
-          description: "Tear down sessions whose heartbeat lapses; false only measures and logs (debugging)",
-        }),
+      enforce: z.boolean().default(true).meta({
+        description: "Tear down sessions whose heartbeat lapses; false only measures and logs (debugging)",
+      }),
       logPingPong: z
         .boolean()
         .default(false)
