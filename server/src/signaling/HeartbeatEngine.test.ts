@@ -257,6 +257,28 @@ describe("operator switches and live config", () => {
     expect(await p.next("sessionState", (m) => m.state === "live")).toBeTruthy();
   });
 
+  it.each([
+    [false, 0],
+    [true, 2],
+  ])(
+    "logs ping/pong traffic only when heartbeat.logPingPong is %s; other messages always",
+    async (on, lines) => {
+      const h = await start({ logPingPong: on });
+      const { s, p, sessionId } = await h.session();
+      s.send({ type: "ping", sessionId, time: 1 });
+      await p.next("ping");
+      p.send({ type: "pong", sessionId, time: 1 });
+      await s.next("pong");
+      s.send({ type: "offer", sessionId, sdp: "v=0" });
+      await p.next("offer");
+      const chatter = h.logs.filter((l) => l.msg === "ping relayed" || l.msg === "pong relayed");
+      expect(chatter).toHaveLength(lines);
+      expect(h.logs).toContainEqual(
+        expect.objectContaining({ msg: "relayed to player", type: "offer", sessionId }),
+      );
+    },
+  );
+
   it("pushes a new config to every peer and applies the new timeout to running sessions", async () => {
     const h = await start();
     const { s, p, sessionId } = await h.session();
