@@ -5,7 +5,7 @@
  * Sources, later wins: defaults, the JSON file, the environment, CLI flags (see load.ts).
  */
 import { z } from "zod";
-import { IceServerSchema, type HeartbeatSettings } from "../protocol/messages.js";
+import { IceServerSchema, StreamerIdSchema, type HeartbeatSettings } from "../protocol/messages.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -59,6 +59,116 @@ export const HubConfigSchema = z.strictObject({
   webClientDir: z.string().optional().meta({
     description: "Folder of the built player to serve at / (default: web-client/dist of this checkout)",
   }),
+  maxPlayers: z.number().int().min(1).max(100_000).default(50).meta({
+    description: "Players one streamer may serve at once; one more is refused with the error streamer-full",
+  }),
+  auth: z
+    .strictObject({
+      open: z.boolean().default(false).meta({
+        description:
+          "Let any streamer and player in without a key or token: for demos and local development only",
+      }),
+      streamerKeys: z
+        .array(
+          z.strictObject({
+            key: z.string().min(16).max(256),
+            streamerIds: z.array(StreamerIdSchema).min(1).optional(),
+          }),
+        )
+        .default([])
+        .meta({
+          description:
+            "Keys streamers present as auth.key: JSON array of {key, streamerIds?}; a key bound to ids opens only those",
+        }),
+      playerTokenSecret: z.string().min(32).optional().meta({
+        description: "Secret (HS256) that signs player tokens; POST /api/player-token issues them",
+      }),
+      playerTokenTtlSec: z
+        .number()
+        .int()
+        .min(10)
+        .max(7 * 86_400)
+        .default(3600)
+        .meta({ description: "Lifetime of an issued player token, in seconds" }),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      token: z.string().min(16).optional().meta({
+        description:
+          "Bearer token for the dashboard, the admin API and issuing player tokens; unset: all of them are off",
+      }),
+    })
+    .prefault({}),
+  allowedOrigins: z.array(z.string().min(1)).default([]).meta({
+    description:
+      "Browser origins allowed to connect besides the hub's own (exact match, e.g. https://play.example.com)",
+  }),
+  turn: z
+    .strictObject({
+      urls: z.array(z.string().min(1)).default([]).meta({ description: "TURN server URLs sent to peers" }),
+      secret: z.string().min(16).optional().meta({
+        description: "Shared secret of the TURN server's REST API: peers get short-lived HMAC credentials",
+      }),
+      ttlSec: z
+        .number()
+        .int()
+        .min(60)
+        .max(86_400)
+        .default(3600)
+        .meta({ description: "Lifetime of TURN credentials, in seconds" }),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxMessageBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1_048_576)
+        .default(65_536)
+        .meta({ description: "Largest message a peer may send; larger frames close its socket" }),
+      messagesPerSecond: z
+        .number()
+        .positive()
+        .max(100_000)
+        .default(50)
+        .meta({ description: "Sustained messages per second per socket (token bucket refill rate)" }),
+      messageBurst: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(200)
+        .meta({ description: "Messages a socket may send at once (bucket size; absorbs ICE bursts)" }),
+      maxViolations: z.number().int().min(1).max(10_000).default(20).meta({
+        description: "Rate-limited or invalid messages a socket may send before it is disconnected",
+      }),
+      connectionsPerIp: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(100)
+        .meta({ description: "Open sockets one IP address may hold" }),
+      subscriptionsPerPlayer: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(4)
+        .meta({ description: "Sessions one player may hold at once" }),
+      maxBufferedBytes: z.number().int().min(16_384).max(1_073_741_824).default(1_048_576).meta({
+        description: "Bytes queued for one slow socket before it is disconnected as a stalled reader",
+      }),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      cert: z.string().optional().meta({ description: "PEM certificate file: serve HTTPS and WSS" }),
+      key: z.string().optional().meta({ description: "PEM private key file for tls.cert" }),
+    })
+    .prefault({}),
 });
 
 export type HubConfig = z.output<typeof HubConfigSchema>;

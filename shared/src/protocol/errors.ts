@@ -13,6 +13,12 @@ export const ErrorCode = {
   SessionNotFound: "session-not-found",
   /** `subscribe` named a streamer that is not connected. */
   StreamerNotFound: "streamer-not-found",
+  /** `subscribe` to a streamer that already serves `maxPlayers` players. */
+  StreamerFull: "streamer-full",
+  /** `subscribe` while this player already holds `limits.subscriptionsPerPlayer` sessions. */
+  TooManySubscriptions: "too-many-subscriptions",
+  /** The socket sent faster than `limits.messagesPerSecond`; the message was dropped. */
+  RateLimited: "rate-limited",
   /** The hub failed on its side; the message was not delivered. */
   Internal: "internal",
 } as const;
@@ -34,5 +40,11 @@ export const HandshakeError = {
   InvalidStreamerId: "invalid-streamer-id",
   /** Another connected streamer already holds this `streamerId`. */
   StreamerIdTaken: "streamer-id-taken",
+  /** Missing, wrong or expired streamer key or player token. */
+  Unauthorized: "unauthorized",
+  /** The browser page's Origin is not the hub's own nor in `allowedOrigins`. */
+  OriginNotAllowed: "origin-not-allowed",
+  /** This IP address already holds `limits.connectionsPerIp` sockets. */
+  TooManyConnections: "too-many-connections",
 } as const;
 export type HandshakeError = (typeof HandshakeError)[keyof typeof HandshakeError];

@@ -9,7 +9,18 @@ export type Role = (typeof ROLES)[number];
 const ResumeTokenSchema = z.string().min(16).max(128).optional();
 
 export const HandshakeAuthSchema = z.discriminatedUnion("role", [
-  z.object({ role: z.literal("streamer"), streamerId: StreamerIdSchema, resumeToken: ResumeTokenSchema }),
-  z.object({ role: z.literal("player"), resumeToken: ResumeTokenSchema }),
+  z.object({
+    role: z.literal("streamer"),
+    streamerId: StreamerIdSchema,
+    /** One of the hub's streamer keys (not needed when the hub runs open). */
+    key: z.string().min(1).max(256).optional(),
+    resumeToken: ResumeTokenSchema,
+  }),
+  z.object({
+    role: z.literal("player"),
+    /** A player token (JWT) the operator issued (not needed when the hub runs open). */
+    token: z.string().min(1).max(4096).optional(),
+    resumeToken: ResumeTokenSchema,
+  }),
 ]);
 export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;

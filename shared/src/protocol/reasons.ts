@@ -12,6 +12,7 @@ import { z } from "zod";
  * - `unsubscribed`: the player asked to end the session.
  * - `media-timeout`: an end reported the media path dead (the data-channel heartbeat lapsed or
  *   ICE failed) while signaling was still healthy.
+ * - `kicked`: an operator ended the session (dashboard or admin API).
  * - `hub-shutdown`: the hub is stopping.
  */
 export const SESSION_CLOSE_REASONS = [
@@ -21,6 +22,7 @@ export const SESSION_CLOSE_REASONS = [
   "player-left",
   "unsubscribed",
   "media-timeout",
+  "kicked",
   "hub-shutdown",
 ] as const;
 
