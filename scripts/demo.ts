@@ -9,7 +9,8 @@ import { ConfigError, HubConfigSchema, loadConfig } from "@heartline/shared/conf
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STREAMER_ID = "demo";
-const args = process.argv.slice(2);
+// The demo lets anyone on this machine watch: open mode, stated explicitly. Later flags win.
+const args = ["--auth-open", "true", ...process.argv.slice(2)];
 
 let hubConfig;
 try {

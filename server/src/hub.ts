@@ -2,21 +2,27 @@
  * Builds a hub from a validated config: the HTTP app, the socket.io server, the session
  * registry and the signaling layer, wired together. `main.ts` runs one; tests start many.
  */
+import { readFileSync } from "node:fs";
 import { createServer, type Server as HttpServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Server } from "socket.io";
 import type { Logger } from "pino";
 import { heartbeatSettings, type HubConfig } from "@heartline/shared/config";
+import { AccessPolicy } from "./access/AccessPolicy.js";
+import { AdminAuth } from "./admin/AdminAuth.js";
+import { AdminNamespace } from "./admin/AdminNamespace.js";
+import { Operator } from "./admin/Operator.js";
+import { SessionHistory } from "./admin/SessionHistory.js";
 import { systemClock, type Clock } from "./heartbeat/clock.js";
+import { createApiRouter } from "./http/api.js";
 import { createHttpApp } from "./http/app.js";
+import { HubMetrics } from "./metrics/HubMetrics.js";
 import { SessionRegistry } from "./sessions/SessionRegistry.js";
 import { keepaliveFor } from "./signaling/keepalive.js";
 import { SignalingServer } from "./signaling/SignalingServer.js";
 import type { HubServer } from "./signaling/types.js";
-
-/** The largest message a peer may send; a real SDP is 2-20 KB. */
-const MAX_MESSAGE_BYTES = 64 * 1024;
 
 export const DEFAULT_WEB_CLIENT_DIR = fileURLToPath(new URL("../../web-client/dist", import.meta.url));
 
@@ -24,6 +30,9 @@ export interface Hub {
   readonly httpServer: HttpServer;
   readonly io: HubServer;
   readonly registry: SessionRegistry;
+  /** Who may connect; also issues player tokens. */
+  readonly access: AccessPolicy;
+  readonly metrics: HubMetrics;
   /** Starts listening on the configured host and port; resolves to the hub's base URL. */
   listen(): Promise<string>;
   /**
@@ -39,39 +48,99 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const { logger } = options;
   const heartbeat = heartbeatSettings(config);
   const keepalive = keepaliveFor(heartbeat);
+  const clock = options.clock ?? systemClock;
+  const registry = new SessionRegistry({
+    heartbeat,
+    enforce: config.heartbeat.enforce,
+    clock,
+    logger: logger.child({ component: "sessions" }),
+  });
+  const access = new AccessPolicy(config);
+  for (const warning of access.warnings()) logger.warn({ component: "access" }, warning);
+  // The operator side: metrics, the dashboard's history, the admin credential and actions.
+  let current = config;
+  let closing = false;
+  const adminAuth = new AdminAuth(() => current.admin.token);
+  const history = new SessionHistory({ registry, clock });
+  const metrics = new HubMetrics({ registry, adminSockets: () => admin.connected });
+  const operator = new Operator({
+    registry,
+    logger: logger.child({ component: "admin" }),
+    disconnectStreamerSocket: (streamerId) => {
+      let found = false;
+      for (const socket of io.of("/").sockets.values()) {
+        const { auth } = socket.data;
+        if (auth.role === "streamer" && auth.streamerId === streamerId) {
+          socket.disconnect(true);
+          found = true;
+        }
+      }
+      return found;
+    },
+  });
   const app = createHttpApp({
     webClientDir: config.webClientDir ?? DEFAULT_WEB_CLIENT_DIR,
     logger: logger.child({ component: "http" }),
+    api: createApiRouter({ registry, operator, auth: adminAuth, access, clock, config: () => current }),
+    secure: config.tls.cert !== undefined || config.trustProxy,
+    metrics,
+    // Multi-node mode adds a check here that Redis is reachable.
+    readiness: [
+      { name: "listening", check: () => httpServer.listening || "not listening yet" },
+      { name: "shutdown", check: () => !closing || "shutting down" },
+    ],
   });
-  const httpServer = createServer(
-    { keepAlive: true, keepAliveInitialDelay: keepalive.tcpKeepAliveInitialDelayMs },
-    app,
-  );
+  // TLS when a certificate is configured (HTTPS and WSS on the same port); plain HTTP otherwise,
+  // e.g. behind a reverse proxy that terminates TLS (docs/security.md).
+  const serverOptions = { keepAlive: true, keepAliveInitialDelay: keepalive.tcpKeepAliveInitialDelayMs };
+  const { cert, key } = config.tls;
+  const httpServer: HttpServer =
+    cert !== undefined && key !== undefined
+      ? createTlsServer({ ...serverOptions, cert: readFileSync(cert), key: readFileSync(key) }, app)
+      : createServer(serverOptions, app);
   const io: HubServer = new Server(httpServer, {
     transports: ["websocket"],
     serveClient: false,
-    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    // A real SDP is 2-20 KB; larger frames close the socket before they are parsed.
+    maxHttpBufferSize: config.limits.maxMessageBytes,
     perMessageDeflate: false,
     pingInterval: keepalive.pingIntervalMs,
     pingTimeout: keepalive.pingTimeoutMs,
   });
-  const registry = new SessionRegistry({
-    heartbeat,
-    enforce: config.heartbeat.enforce,
-    clock: options.clock ?? systemClock,
-    logger: logger.child({ component: "sessions" }),
-  });
   const signaling = new SignalingServer(
     io,
     registry,
-    { iceServers: config.iceServers, logPingPong: config.heartbeat.logPingPong },
+    config,
+    access,
     logger.child({ component: "signaling" }),
   );
+  signaling.probe = {
+    handled: (seconds) => {
+      metrics.relayed(seconds);
+    },
+    rejected: (code) => {
+      metrics.rejected(code);
+    },
+    heartbeatRtt: (session, rttMs) => {
+      metrics.heartbeatRtt(rttMs);
+      history.rtt(session, rttMs);
+    },
+  };
+  const admin = new AdminNamespace(io, {
+    registry,
+    history,
+    operator,
+    auth: adminAuth,
+    clock,
+    logger: logger.child({ component: "admin" }),
+  });
 
   return {
     httpServer,
     io,
     registry,
+    access,
+    metrics,
     listen: () =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -79,10 +148,13 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
           httpServer.off("error", reject);
           const { port } = httpServer.address() as AddressInfo;
           const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-          resolve(`http://${host}:${port}`);
+          const scheme = config.tls.cert !== undefined ? "https" : "http";
+          resolve(`${scheme}://${host}:${port}`);
         });
       }),
     reconfigure: (next) => {
+      current = next;
+      metrics.configReloaded("applied");
       const settings = heartbeatSettings(next);
       const nextKeepalive = keepaliveFor(settings);
       registry.reconfigure(settings, next.heartbeat.enforce);
@@ -90,9 +162,12 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       io.engine.opts.pingInterval = nextKeepalive.pingIntervalMs;
       io.engine.opts.pingTimeout = nextKeepalive.pingTimeoutMs;
       logger.level = next.log.level;
-      signaling.update({ iceServers: next.iceServers, logPingPong: next.heartbeat.logPingPong });
+      access.update(next);
+      signaling.update(next);
     },
     close: async () => {
+      closing = true;
+      admin.close();
       registry.closeAll("hub-shutdown");
       await io.close();
       if (httpServer.listening) {

@@ -58,9 +58,17 @@ process.on("uncaughtException", (error) => {
 const hub = createHub(config, { logger });
 try {
   const url = await hub.listen();
+  const dashboardUrl = `${url}/dashboard`;
   logger.info(
-    { url, playerUrl: `${url}/`, heartbeat: heartbeatSettings(config), configFile: loaded.file },
-    `hub listening; open ${url}/ to watch`,
+    {
+      url,
+      playerUrl: `${url}/`,
+      dashboardUrl,
+      heartbeat: heartbeatSettings(config),
+      configFile: loaded.file,
+    },
+    `hub listening; player: ${url}/  dashboard: ${dashboardUrl}` +
+      (config.admin.token === undefined ? " (off until admin.token is set)" : ""),
   );
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
@@ -75,7 +83,14 @@ try {
 
 // Live config: the watched file or SIGHUP. Flags and env still win over the file.
 const reloader = new ConfigReloader({
-  load: () => load().config,
+  load: () => {
+    try {
+      return load().config;
+    } catch (error) {
+      if (error instanceof ConfigError) hub.metrics.configReloaded("rejected");
+      throw error;
+    }
+  },
   current: config,
   file: loaded.file,
   apply: (next) => {

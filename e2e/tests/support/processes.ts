@@ -119,7 +119,16 @@ export interface HubProcess extends Managed {
 }
 
 export async function startHub(args: string[] = []): Promise<HubProcess> {
-  const hub = start("hub", "server/src/main.ts", ["--port", "0", "--log-level", "debug", ...args]);
+  // Open mode (explicit, as the config requires) unless the test passes its own auth flags later.
+  const hub = start("hub", "server/src/main.ts", [
+    "--port",
+    "0",
+    "--log-level",
+    "debug",
+    "--auth-open",
+    "true",
+    ...args,
+  ]);
   const listening = await hub.waitForLog(
     (l) => typeof l.url === "string" && l.playerUrl !== undefined,
     20_000,

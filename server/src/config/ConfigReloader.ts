@@ -10,7 +10,8 @@ import type { Logger } from "pino";
 import { ConfigError, configKeys, HubConfigSchema, type HubConfig } from "@heartline/shared/config";
 
 /** Keys whose new value takes effect without a restart. */
-const LIVE_KEYS = /^(heartbeat\.|iceServers$|log\.level$)/;
+const LIVE_KEYS =
+  /^(heartbeat\.|iceServers$|log\.level$|auth\.|allowedOrigins$|turn\.|limits\.(?!maxMessageBytes)|maxPlayers$)/;
 
 export interface ConfigReloaderOptions {
   /** Loads the config from all its sources (throws ConfigError when invalid). */

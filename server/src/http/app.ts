@@ -1,24 +1,101 @@
 /**
- * The hub's HTTP side: the built player at `/` and a liveness probe. Errors never leak stack
- * traces or internals.
+ * The hub's HTTP side: the built player at `/`, the dashboard at `/dashboard`, the API under
+ * `/api`, health probes and `/metrics`. Errors never leak stack traces or internals.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import express, { type ErrorRequestHandler, type Express } from "express";
+import express, { type ErrorRequestHandler, type Express, type Router } from "express";
+import helmet from "helmet";
 import type { Logger } from "pino";
+import type { HubMetrics } from "../metrics/HubMetrics.js";
 
-export interface HttpAppOptions {
-  /** Folder of the built player (`web-client/dist`). */
-  webClientDir: string;
-  logger: Logger;
+/** One condition of readiness (listening, not shutting down; later: Redis reachable). */
+export interface ReadinessCheck {
+  name: string;
+  /** Resolves to true when ready, or to a sentence saying why not. */
+  check(): boolean | string | Promise<boolean | string>;
 }
 
-export function createHttpApp({ webClientDir, logger }: HttpAppOptions): Express {
+export interface HttpAppOptions {
+  /** Folder of the built player and dashboard (`web-client/dist`). */
+  webClientDir: string;
+  logger: Logger;
+  /** Mounted at `/api`. */
+  api?: Router;
+  /** All must pass for `/readyz` to answer 200; none: ready. */
+  readiness?: ReadinessCheck[];
+  /** Served at `/metrics`. */
+  metrics?: HubMetrics;
+  /** Pages are served over HTTPS (TLS here or at a proxy): ask browsers to stay on it. */
+  secure?: boolean;
+}
+
+export function createHttpApp({
+  webClientDir,
+  logger,
+  api,
+  readiness = [],
+  metrics,
+  secure = false,
+}: HttpAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
+  // Security headers: a same-origin content policy (the player and dashboard load nothing from
+  // elsewhere and connect only to this hub), no framing, no sniffing. Over plain HTTP, on
+  // loopback or a LAN, upgrading requests or HSTS would break the page, so only with TLS.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: { upgradeInsecureRequests: secure ? [] : null },
+      },
+      strictTransportSecurity: secure,
+    }),
+  );
 
+  // The process is up and serving HTTP; says nothing about dependencies.
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
+  });
+
+  app.get("/readyz", async (_req, res) => {
+    const failing: Record<string, string> = {};
+    for (const { name, ...probe } of readiness) {
+      try {
+        const result = await probe.check();
+        if (result !== true) failing[name] = result === false ? "not ready" : result;
+      } catch (error) {
+        failing[name] = error instanceof Error ? error.message : "check failed";
+      }
+    }
+    const ready = Object.keys(failing).length === 0;
+    res.status(ready ? 200 : 503).json(ready ? { status: "ready" } : { status: "not-ready", failing });
+  });
+
+  if (metrics) {
+    app.get("/metrics", async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.scrape());
+    });
+  }
+
+  if (api) app.use("/api", express.json({ limit: "16kb" }), api);
+
+  const dashboard = join(webClientDir, "dashboard.html");
+  app.get("/dashboard", (req, res) => {
+    // Its assets are relative (./assets/...), so the page must be served without a trailing slash.
+    if (req.path.endsWith("/")) {
+      res.redirect(301, "/dashboard");
+      return;
+    }
+    if (!existsSync(dashboard)) {
+      res
+        .status(503)
+        .type("text/plain")
+        .send(
+          "The heartline dashboard is not built yet. Run `pnpm build` (or start the hub with `pnpm hub`).\n",
+        );
+      return;
+    }
+    res.set("Cache-Control", "no-cache").sendFile(dashboard);
   });
 
   if (existsSync(join(webClientDir, "index.html"))) {

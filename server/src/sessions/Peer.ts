@@ -21,6 +21,8 @@ export class Peer {
   #transport: PeerTransport | undefined;
   /** Set while away: ends the peer when the grace period runs out. */
   graceTimer: TimerHandle | undefined;
+  /** A player admitted with a token for one streamer may only subscribe to that one. */
+  onlyStreamerId: string | undefined;
 
   constructor(
     /** Hub-issued, unique, kept across resumes. */

@@ -11,16 +11,20 @@ import {
   PROTOCOL_VERSION,
   parsePlayerMessage,
   parseStreamerMessage,
-  type HeartbeatSettings,
   type HubMessage,
   type IceServer,
   type PlayerToHubMessage,
   type StreamerToHubMessage,
 } from "@heartline/shared";
+import type { HubConfig } from "@heartline/shared/config";
+import type { AccessPolicy } from "../access/AccessPolicy.js";
+import { turnCredentials } from "../access/turnCredentials.js";
+import { systemClock } from "../heartbeat/clock.js";
 import type { Peer, PeerTransport } from "../sessions/Peer.js";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 import type { Session } from "../sessions/Session.js";
-import { handshakeMiddleware } from "./handshake.js";
+import { clientAddress, handshakeMiddleware } from "./handshake.js";
+import { TokenBucket } from "./TokenBucket.js";
 import type { HubServer, HubSocket } from "./types.js";
 
 const PLAYERS_ROOM = "players";
@@ -31,24 +35,60 @@ const PLAYERS_ROOM = "players";
  */
 const DELIBERATE_DISCONNECTS = new Set(["client namespace disconnect", "server namespace disconnect"]);
 
-export interface SignalingOptions {
-  iceServers: IceServer[];
-  /** Log every relayed ping and pong. */
-  logPingPong: boolean;
+/** What signaling reads from the hub's config (all of it may change while running). */
+export type SignalingConfig = Pick<
+  HubConfig,
+  "iceServers" | "turn" | "limits" | "maxPlayers" | "trustProxy"
+> & {
+  heartbeat: Pick<HubConfig["heartbeat"], "logPingPong">;
+};
+
+/** What the hub knows about one socket beyond its peer. */
+interface Connection {
+  readonly transport: PeerTransport & { close(): void };
+  readonly bucket: TokenBucket;
+  /** Refused messages so far (rate-limited or invalid). */
+  violations: number;
+  /** When this socket was last told it is rate-limited (at most one such error a second). */
+  rateLimitedAt: number;
+}
+
+/** Monitoring hooks (metrics, the dashboard): plain calls, no allocation per message. */
+export interface SignalingProbe {
+  /** A message took `seconds` from receipt to handled (forwarded, answered or refused). */
+  handled(seconds: number): void;
+  /** A message was refused or dropped with `code`. */
+  rejected(code: ErrorCode): void;
+  /** A streamer reported a session's heartbeat RTT. */
+  heartbeatRtt(session: Session, rttMs: number): void;
 }
 
 export class SignalingServer {
+  /** Set by the hub to observe traffic; never part of the control flow. */
+  probe: SignalingProbe | undefined;
   readonly #io: HubServer;
   readonly #registry: SessionRegistry;
-  #options: SignalingOptions;
+  #config: SignalingConfig;
+  readonly #access: AccessPolicy;
   readonly #log: Logger;
   readonly #debug: boolean;
   #streamerListQueued = false;
+  /** Open sockets per remote address. */
+  readonly #perAddress = new Map<string, number>();
+  /** The connection each connected peer currently uses (a resume replaces it). */
+  readonly #connections = new WeakMap<Peer, Connection>();
 
-  constructor(io: HubServer, registry: SessionRegistry, options: SignalingOptions, logger: Logger) {
+  constructor(
+    io: HubServer,
+    registry: SessionRegistry,
+    config: SignalingConfig,
+    access: AccessPolicy,
+    logger: Logger,
+  ) {
     this.#io = io;
     this.#registry = registry;
-    this.#options = options;
+    this.#config = config;
+    this.#access = access;
     this.#log = logger;
     this.#debug = logger.isLevelEnabled("debug");
     io.use(
@@ -56,6 +96,10 @@ export class SignalingServer {
         {
           isStreamerIdTaken: (id) => registry.isStreamerIdTaken(id),
           peerByToken: (token) => registry.peerByToken(token),
+          access: this.#access,
+          connectionsFrom: (address) => this.#perAddress.get(address) ?? 0,
+          connectionsPerIp: () => this.#config.limits.connectionsPerIp,
+          trustProxy: () => this.#config.trustProxy,
         },
         logger,
       ),
@@ -68,25 +112,23 @@ export class SignalingServer {
     });
   }
 
-  /** New options (a live config change): every connected peer gets a fresh `config`. */
-  update(options: SignalingOptions): void {
-    this.#options = options;
+  /** A live config change: every connected peer gets a fresh `config`. */
+  update(config: SignalingConfig): void {
+    this.#config = config;
     for (const peer of this.#registry.peers()) this.#sendConfig(peer);
   }
 
   #sendConfig(peer: Peer): void {
+    const turn = turnCredentials(this.#config.turn, peer.id);
+    const iceServers: IceServer[] = turn ? [...this.#config.iceServers, turn] : this.#config.iceServers;
     peer.send({
       type: "config",
       protocolVersion: PROTOCOL_VERSION,
       peerId: peer.id,
-      heartbeat: this.#heartbeat(),
-      iceServers: this.#options.iceServers,
+      heartbeat: this.#registry.settings,
+      iceServers,
       resumeToken: peer.resumeToken,
     });
-  }
-
-  #heartbeat(): HeartbeatSettings {
-    return this.#registry.settings;
   }
 
   /** Tells every player the streamer list changed; coalesces bursts into one broadcast. */
@@ -103,13 +145,40 @@ export class SignalingServer {
 
   #onConnection(socket: HubSocket): void {
     const { auth, resume } = socket.data;
+    const address = clientAddress(socket, this.#config.trustProxy);
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
+    socket.once("disconnect", () => {
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.#perAddress.delete(address);
+      else this.#perAddress.set(address, left);
+    });
+    let stalled = false;
     const transport: PeerTransport & { close(): void } = {
       send: (message: HubMessage) => {
+        if (stalled) return;
+        // A reader that stopped reading makes its outbound queue grow without bound; past the
+        // cap it is disconnected so memory stays bounded.
+        if (bufferedBytes(socket) > this.#config.limits.maxBufferedBytes) {
+          stalled = true;
+          this.#log.warn(
+            { address, buffered: bufferedBytes(socket), role: auth.role },
+            "disconnecting a stalled reader (outbound buffer over limits.maxBufferedBytes)",
+          );
+          socket.disconnect(true);
+          return;
+        }
         socket.emit(MESSAGE_EVENT, message);
       },
       close: () => {
         socket.disconnect(true);
       },
+    };
+    const { messagesPerSecond, messageBurst } = this.#config.limits;
+    const connection: Connection = {
+      transport,
+      bucket: new TokenBucket(messagesPerSecond, messageBurst, () => systemClock.now()),
+      violations: 0,
+      rateLimitedAt: Number.NEGATIVE_INFINITY,
     };
 
     let peer: Peer;
@@ -119,7 +188,7 @@ export class SignalingServer {
       peer = resume;
       // A reconnect can beat the hub to noticing the old socket died (half-open TCP): the
       // token proves the identity, so the old socket is dropped without ending anything.
-      previous = resume.away ? undefined : this.#transports.get(resume);
+      previous = resume.away ? undefined : this.#connections.get(resume)?.transport;
       peer.attach(transport);
     } else {
       const added = this.#registry.addPeer(
@@ -136,8 +205,9 @@ export class SignalingServer {
         return;
       }
       peer = added;
+      peer.onlyStreamerId = socket.data.onlyStreamerId;
     }
-    this.#transports.set(peer, transport);
+    this.#connections.set(peer, connection);
     const log = this.#log.child({ peerId: peer.id, role: peer.role });
     if (peer.role === "player") void socket.join(PLAYERS_ROOM);
 
@@ -156,13 +226,19 @@ export class SignalingServer {
     );
 
     socket.on(MESSAGE_EVENT, (raw: unknown) => {
+      const receivedAt = performance.now();
       try {
+        if (!connection.bucket.take()) {
+          this.#rateLimited(peer, connection, log);
+          return;
+        }
         if (peer.role === "streamer") this.#onStreamerMessage(peer, raw, log);
         else this.#onPlayerMessage(peer, raw, log);
       } catch (error) {
         log.error({ err: error }, "message handler failed");
         this.#refuse(peer, log, ErrorCode.Internal, "the hub failed to handle this message", undefined);
       }
+      this.probe?.handled((performance.now() - receivedAt) / 1000);
     });
     socket.onAny((event: unknown) => {
       if (event === MESSAGE_EVENT) return;
@@ -177,7 +253,7 @@ export class SignalingServer {
     socket.on("disconnect", (reason) => {
       // Replaced by a resumed socket: nothing ends.
       if (!peer.isUsing(transport)) return;
-      this.#transports.delete(peer);
+      this.#connections.delete(peer);
       const deliberate = DELIBERATE_DISCONNECTS.has(reason);
       log.info({ reason, sessions: peer.sessions.size, deliberate }, "peer disconnected");
       if (deliberate || this.#registry.settings.resumeGraceMs === 0) {
@@ -188,8 +264,30 @@ export class SignalingServer {
     });
   }
 
-  /** The socket each connected peer currently uses (to drop it when a resume replaces it). */
-  readonly #transports = new WeakMap<Peer, { close(): void }>();
+  #rateLimited(peer: Peer, connection: Connection, log: Logger): void {
+    this.probe?.rejected(ErrorCode.RateLimited);
+    const now = systemClock.now();
+    // One error a second at most: answering every dropped message would amplify a flood.
+    if (now - connection.rateLimitedAt >= 1000) {
+      connection.rateLimitedAt = now;
+      log.warn({ limit: this.#config.limits.messagesPerSecond }, "rate limited");
+      peer.send({
+        type: "error",
+        code: ErrorCode.RateLimited,
+        message: `more than ${this.#config.limits.messagesPerSecond} messages per second; messages are being dropped`,
+      });
+    }
+    this.#violation(connection, log);
+  }
+
+  /** Counts a refused message; past limits.maxViolations the socket is disconnected. */
+  #violation(connection: Connection, log: Logger): void {
+    connection.violations += 1;
+    if (connection.violations === this.#config.limits.maxViolations) {
+      log.warn({ violations: connection.violations }, "disconnecting a misbehaving peer");
+      connection.transport.close();
+    }
+  }
 
   #onStreamerMessage(peer: Peer, raw: unknown, log: Logger): void {
     const parsed = parseStreamerMessage(raw);
@@ -204,12 +302,15 @@ export class SignalingServer {
     switch (message.type) {
       case "ping": {
         const data = session.heartbeat;
-        if (message.rttMs !== undefined) data.rttMs = message.rttMs;
+        if (message.rttMs !== undefined) {
+          data.rttMs = message.rttMs;
+          this.probe?.heartbeatRtt(session, message.rttMs);
+        }
         if (message.mediaRttMs !== undefined) data.mediaRttMs = message.mediaRttMs;
         if (message.stats !== undefined) data.sendStats = message.stats;
         // An away player cannot answer: it owes nothing until it is back.
         if (!session.player.away) this.#registry.pingRelayed(session);
-        if (this.#options.logPingPong)
+        if (this.#config.heartbeat.logPingPong)
           log.info({ sessionId: session.id, time: message.time }, "ping relayed");
         break;
       }
@@ -235,7 +336,38 @@ export class SignalingServer {
         peer.send({ type: "streamerList", streamers: this.#registry.listStreamers() });
         return;
       case "subscribe": {
+        if (peer.onlyStreamerId !== undefined && peer.onlyStreamerId !== message.streamerId) {
+          this.#refuse(
+            peer,
+            log,
+            ErrorCode.NotAllowed,
+            `this player's token is for streamer '${peer.onlyStreamerId}' only`,
+            undefined,
+          );
+          return;
+        }
+        const { subscriptionsPerPlayer } = this.#config.limits;
+        if (peer.sessions.size >= subscriptionsPerPlayer) {
+          this.#refuse(
+            peer,
+            log,
+            ErrorCode.TooManySubscriptions,
+            `a player may hold ${subscriptionsPerPlayer} sessions at once; unsubscribe first`,
+            undefined,
+          );
+          return;
+        }
         const streamer = this.#registry.streamer(message.streamerId);
+        if (streamer && streamer.sessions.size >= this.#config.maxPlayers) {
+          this.#refuse(
+            peer,
+            log,
+            ErrorCode.StreamerFull,
+            `streamer '${message.streamerId}' already has ${this.#config.maxPlayers} players; try again later`,
+            undefined,
+          );
+          return;
+        }
         if (!streamer) {
           this.#refuse(
             peer,
@@ -270,7 +402,7 @@ export class SignalingServer {
         if (message.type === "pong") {
           if (message.stats !== undefined) session.heartbeat.receiveStats = message.stats;
           this.#registry.pongRelayed(session);
-          if (this.#options.logPingPong)
+          if (this.#config.heartbeat.logPingPong)
             log.info({ sessionId: session.id, time: message.time }, "pong relayed");
         } else if (this.#debug) {
           log.debug({ sessionId: session.id, type: message.type }, "relayed to streamer");
@@ -292,12 +424,37 @@ export class SignalingServer {
 
   #refuse(peer: Peer, log: Logger, code: ErrorCode, message: string, sessionId: string | undefined): void {
     log.warn({ code, reason: message, sessionId }, "message refused");
+    this.probe?.rejected(code);
     peer.send(
       sessionId === undefined
         ? { type: "error", code, message }
         : { type: "error", code, message, sessionId },
     );
+    // Invalid input counts towards disconnection; a refusal of valid input (a full streamer,
+    // a session that just ended) does not.
+    if (code === ErrorCode.InvalidMessage || code === ErrorCode.NotAllowed) {
+      const connection = this.#connections.get(peer);
+      if (connection) this.#violation(connection, log);
+    }
   }
+}
+
+/**
+ * Bytes queued for this socket and not yet taken by the network: the WebSocket's own buffer plus
+ * the packets engine.io holds back while the WebSocket has not drained. The packet queue is
+ * empty for a healthy reader, so the loop costs nothing until a reader falls behind, and it never
+ * grows past the cap because the reader is disconnected there.
+ */
+function bufferedBytes(socket: HubSocket): number {
+  const conn = socket.conn as unknown as {
+    writeBuffer: { data?: unknown }[];
+    transport: { socket?: { bufferedAmount?: number } };
+  };
+  let bytes = conn.transport.socket?.bufferedAmount ?? 0;
+  for (const packet of conn.writeBuffer) {
+    if (typeof packet.data === "string") bytes += packet.data.length;
+  }
+  return bytes;
 }
 
 /** The session id a refused message named, if it is of the right form (echoed in the error). */

@@ -2,9 +2,13 @@
  * socket.io middleware: decides who a socket is before it connects. A refusal reaches the
  * client as `connect_error` whose `message` is a stable HandshakeError code and whose `data`
  * carries a sentence for people. A valid resume token names the peer the socket continues.
+ *
+ * Checks, cheapest first: Origin, connections from this address, the shape of `auth`, resume
+ * token, streamer id in use, then the key or token (the only asynchronous step).
  */
 import { HandshakeAuthSchema, HandshakeError, type HandshakeAuth } from "@heartline/shared";
 import type { Logger } from "pino";
+import type { AccessPolicy } from "../access/AccessPolicy.js";
 import type { Peer } from "../sessions/Peer.js";
 import type { HubSocket } from "./types.js";
 
@@ -27,7 +31,7 @@ export interface HandshakeContext {
 export type HandshakeResult =
   { ok: true; auth: HandshakeAuth; resume: Peer | undefined } | { ok: false; error: HandshakeRefusal };
 
-/** Decides the identity of a socket from its handshake `auth`. */
+/** Decides the identity of a socket from its handshake `auth` (no key or token check here). */
 export function checkHandshake(auth: unknown, context: HandshakeContext): HandshakeResult {
   const parsed = HandshakeAuthSchema.safeParse(auth);
   if (!parsed.success) {
@@ -45,7 +49,7 @@ export function checkHandshake(auth: unknown, context: HandshakeContext): Handsh
       ok: false,
       error: refusal(
         HandshakeError.InvalidHandshake,
-        'auth must be {role: "streamer", streamerId, resumeToken?} or {role: "player", resumeToken?}',
+        'auth must be {role: "streamer", streamerId, key?, resumeToken?} or {role: "player", token?, resumeToken?}',
       ),
     };
   }
@@ -70,16 +74,89 @@ export function checkHandshake(auth: unknown, context: HandshakeContext): Handsh
   return { ok: true, auth: request, resume };
 }
 
-export function handshakeMiddleware(context: HandshakeContext, log: Logger) {
+export interface HandshakeMiddlewareOptions extends HandshakeContext {
+  access: AccessPolicy;
+  /** Whether to believe X-Forwarded-For / X-Forwarded-Proto (a reverse proxy sets them). */
+  trustProxy(): boolean;
+  /** Sockets currently open from this address. */
+  connectionsFrom(address: string): number;
+  connectionsPerIp(): number;
+}
+
+function firstHeaderValue(value: string | string[] | undefined): string | undefined {
+  const first = (Array.isArray(value) ? value[0] : value)?.split(",")[0]?.trim();
+  return first === "" ? undefined : first;
+}
+
+/**
+ * The client's address: the socket's peer, or behind a trusted reverse proxy the left-most
+ * X-Forwarded-For entry (the proxy appends what it saw).
+ */
+export function clientAddress(socket: HubSocket, trustProxy: boolean): string {
+  const forwarded = trustProxy ? firstHeaderValue(socket.handshake.headers["x-forwarded-for"]) : undefined;
+  return forwarded ?? socket.handshake.address;
+}
+
+/** The origin a page served by this hub has, from the request the browser made. */
+function ownOrigin(socket: HubSocket, trustProxy: boolean): string {
+  const forwardedProto = trustProxy
+    ? firstHeaderValue(socket.handshake.headers["x-forwarded-proto"])
+    : undefined;
+  const scheme = forwardedProto ?? (socket.handshake.secure ? "https" : "http");
+  return `${scheme}://${socket.handshake.headers.host ?? ""}`;
+}
+
+export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Logger) {
+  const refuse = (socket: HubSocket, next: (error?: Error) => void, error: HandshakeRefusal): void => {
+    log.warn(
+      { code: error.data.code, address: clientAddress(socket, options.trustProxy()) },
+      "handshake refused",
+    );
+    next(error);
+  };
   return (socket: HubSocket, next: (error?: Error) => void): void => {
-    const result = checkHandshake(socket.handshake.auth, context);
-    if (!result.ok) {
-      log.warn({ code: result.error.data.code, address: socket.handshake.address }, "handshake refused");
-      next(result.error);
+    const { origin } = socket.handshake.headers;
+    const trustProxy = options.trustProxy();
+    if (!options.access.originAllowed(origin, ownOrigin(socket, trustProxy))) {
+      refuse(
+        socket,
+        next,
+        refusal(HandshakeError.OriginNotAllowed, "this page's origin may not connect to this hub"),
+      );
       return;
     }
-    socket.data.auth = result.auth;
-    socket.data.resume = result.resume;
-    next();
+    if (options.connectionsFrom(clientAddress(socket, trustProxy)) >= options.connectionsPerIp()) {
+      refuse(
+        socket,
+        next,
+        refusal(HandshakeError.TooManyConnections, "too many connections from this address"),
+      );
+      return;
+    }
+    const result = checkHandshake(socket.handshake.auth, options);
+    if (!result.ok) {
+      refuse(socket, next, result.error);
+      return;
+    }
+    // A resume token is a secret issued after the peer was admitted: it needs no key again.
+    const decision = result.resume
+      ? Promise.resolve({ ok: true as const, onlyStreamerId: result.resume.onlyStreamerId })
+      : options.access.check(result.auth);
+    decision.then(
+      (access) => {
+        if (!access.ok) {
+          refuse(socket, next, refusal(access.code, access.message));
+          return;
+        }
+        socket.data.auth = result.auth;
+        socket.data.resume = result.resume;
+        socket.data.onlyStreamerId = access.onlyStreamerId;
+        next();
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "access check failed");
+        refuse(socket, next, refusal(HandshakeError.Unauthorized, "the hub could not check this handshake"));
+      },
+    );
   };
 }

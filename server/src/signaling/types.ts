@@ -7,6 +7,8 @@ export interface SocketData {
   auth: HandshakeAuth;
   /** The peer this socket continues (a valid resume token), if any. */
   resume: Peer | undefined;
+  /** A player whose token names a streamer may watch only that one. */
+  onlyStreamerId: string | undefined;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- socket.io's "no inter-server events"

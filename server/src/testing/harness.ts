@@ -27,7 +27,8 @@ export interface TestHub {
 }
 
 export async function startHub(overrides: DeepPartial<HubConfig> = {}): Promise<TestHub> {
-  const config = HubConfigSchema.parse({ port: 0, host: "127.0.0.1", ...overrides });
+  // Open mode unless a test is about access control: it must be explicit, as in production.
+  const config = HubConfigSchema.parse({ port: 0, host: "127.0.0.1", auth: { open: true }, ...overrides });
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {

@@ -165,6 +165,16 @@ function describeSource(
   }
 }
 
+/** A Markdown table of every key (for README.md; `pnpm docs:config` writes it there). */
+export function configMarkdownTable(schema: z.ZodObject, envPrefix: string): string {
+  const cell = (text: string): string => text.replace(/\|/g, "\\|");
+  const rows = configKeys(schema, envPrefix).map((key) => {
+    const def = key.defaultValue === undefined ? "–" : `\`${JSON.stringify(key.defaultValue)}\``;
+    return `| \`${key.path}\` | ${def} | \`${key.env}\` / \`--${key.flag}\` | ${cell(key.description)} |`;
+  });
+  return ["| key | default | env / flag | meaning |", "|---|---|---|---|", ...rows].join("\n");
+}
+
 /** Help text listing every key with its flag, env var and default. */
 export function configHelp(schema: z.ZodObject, envPrefix: string): string {
   const lines = configKeys(schema, envPrefix).map((key) => {

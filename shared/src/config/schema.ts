@@ -100,6 +100,10 @@ export const HubConfigSchema = z.strictObject({
       }),
     })
     .prefault({}),
+  trustProxy: z.boolean().default(false).meta({
+    description:
+      "Behind a reverse proxy: take the client address from X-Forwarded-For and the scheme from X-Forwarded-Proto",
+  }),
   allowedOrigins: z.array(z.string().min(1)).default([]).meta({
     description:
       "Browser origins allowed to connect besides the hub's own (exact match, e.g. https://play.example.com)",

@@ -1,0 +1,271 @@
+/**
+ * Integration: who gets in and how much they may do, against a real hub with real socket.io
+ * clients. Each refusal is checked next to the matching acceptance, so a policy that refused
+ * everything would fail too.
+ */
+import { createHmac } from "node:crypto";
+import { SignJWT } from "jose";
+import { io } from "socket.io-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { refusedHandshake, sleep, startHub, TestPeer, type TestHub } from "../testing/harness.js";
+
+const KEY = "streamer-key-0123456789";
+const BOUND_KEY = "bound-key-0123456789abcdef";
+const SECRET = "player-token-secret-0123456789abcdef-xyz";
+
+let hub: TestHub | undefined;
+afterEach(async () => {
+  await hub?.close();
+  hub = undefined;
+});
+
+async function closedHub(extra: Record<string, unknown> = {}): Promise<TestHub> {
+  hub = await startHub({
+    auth: {
+      open: false,
+      streamerKeys: [{ key: KEY }, { key: BOUND_KEY, streamerIds: ["cam-bound"] }],
+      playerTokenSecret: SECRET,
+    },
+    ...extra,
+  });
+  return hub;
+}
+
+/** Connects with extra handshake headers (Origin); resolves to "connected" or the refusal code. */
+function connectWith(url: string, auth: object, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = io(url, {
+      transports: ["websocket"],
+      auth,
+      extraHeaders: headers,
+      reconnection: false,
+      forceNew: true,
+    });
+    socket.on("connect", () => {
+      socket.disconnect();
+      resolve("connected");
+    });
+    socket.on("connect_error", (error) => {
+      socket.disconnect();
+      resolve(error.message);
+    });
+  });
+}
+
+describe("streamer keys", () => {
+  it("refuses a streamer without a key or with a wrong one, and admits the right key", async () => {
+    const h = await closedHub();
+    expect(await refusedHandshake(h.url, { role: "streamer", streamerId: "cam1" })).toBe("unauthorized");
+    expect(
+      await refusedHandshake(h.url, { role: "streamer", streamerId: "cam1", key: "wrong-key-0123456789" }),
+    ).toBe("unauthorized");
+    const s = await h.streamer("cam1", { key: KEY });
+    expect(s.socket.connected).toBe(true);
+  });
+
+  it("a key bound to streamer ids opens only those ids", async () => {
+    const h = await closedHub();
+    expect(await refusedHandshake(h.url, { role: "streamer", streamerId: "cam-other", key: BOUND_KEY })).toBe(
+      "unauthorized",
+    );
+    await h.streamer("cam-bound", { key: BOUND_KEY });
+  });
+
+  it("lets a streamer resume with its resume token alone", async () => {
+    const h = await closedHub();
+    const s = await h.streamer("cam1", { key: KEY });
+    const token = s.resumeToken;
+    await s.drop();
+    const back = await h.streamer("cam1", { resumeToken: token });
+    expect(await back.next("resumed")).toEqual({ type: "resumed", sessionIds: [] });
+  });
+});
+
+describe("player tokens", () => {
+  it("refuses a player without a token, with a forged one or an expired one, and admits an issued one", async () => {
+    const h = await closedHub();
+    expect(await refusedHandshake(h.url, { role: "player" })).toBe("unauthorized");
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("heartline")
+      .setAudience("heartline-player")
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode("another-secret-0123456789abcdef-000"));
+    expect(await refusedHandshake(h.url, { role: "player", token: forged })).toBe("unauthorized");
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("heartline")
+      .setAudience("heartline-player")
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(new TextEncoder().encode(SECRET));
+    expect(await refusedHandshake(h.url, { role: "player", token: expired })).toBe("unauthorized");
+    const noneAlg = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from('{"exp":9999999999}').toString("base64url")}.`;
+    expect(await refusedHandshake(h.url, { role: "player", token: noneAlg })).toBe("unauthorized");
+
+    const token = await h.hub.access.issuePlayerToken({});
+    const p = await h.player({ token });
+    expect(p.socket.connected).toBe(true);
+  });
+
+  it("a token for one streamer subscribes to that streamer only", async () => {
+    const h = await closedHub();
+    await h.streamer("cam1", { key: KEY });
+    await h.streamer("cam2", { key: KEY });
+    const p = await h.player({ token: await h.hub.access.issuePlayerToken({ streamerId: "cam1" }) });
+    p.send({ type: "subscribe", streamerId: "cam2" });
+    expect(await p.next("error")).toMatchObject({ code: "not-allowed" });
+    p.send({ type: "subscribe", streamerId: "cam1" });
+    expect(await p.next("sessionStarted")).toMatchObject({ streamerId: "cam1" });
+  });
+});
+
+describe("origins", () => {
+  it("admits the hub's own origin and allowed ones by exact match; refuses null and look-alikes", async () => {
+    const h = await startHub({ allowedOrigins: ["https://play.example.com"] });
+    const own = h.url; // http://127.0.0.1:PORT
+    const player = { role: "player" };
+    expect(await connectWith(h.url, player, { origin: own })).toBe("connected");
+    expect(await connectWith(h.url, player, { origin: "https://play.example.com" })).toBe("connected");
+    expect(await connectWith(h.url, player, {})).toBe("connected"); // not a browser
+    for (const origin of [
+      "null",
+      "https://evil.example",
+      "https://play.example.com.evil.example",
+      "https://play.example.com:8443",
+      "http://play.example.com",
+      `${own}.evil.example`,
+      own.replace("127.0.0.1", "localhost"),
+    ]) {
+      expect(await connectWith(h.url, player, { origin }), origin).toBe("origin-not-allowed");
+    }
+    hub = h;
+  });
+});
+
+describe("behind a reverse proxy", () => {
+  it("with trustProxy, judges Origin by X-Forwarded-Proto and counts connections by X-Forwarded-For", async () => {
+    const h = await startHub({ trustProxy: true, limits: { connectionsPerIp: 1 } });
+    hub = h;
+    const httpsOwn = h.url.replace("http://", "https://");
+    expect(
+      await connectWith(h.url, { role: "player" }, { origin: httpsOwn, "x-forwarded-proto": "https" }),
+    ).toBe("connected");
+    // Two clients behind the same proxy are two addresses, not one.
+    const a = await connectWith(h.url, { role: "player" }, { "x-forwarded-for": "203.0.113.1, 10.0.0.1" });
+    const b = await connectWith(h.url, { role: "player" }, { "x-forwarded-for": "203.0.113.2, 10.0.0.1" });
+    expect([a, b]).toEqual(["connected", "connected"]);
+  });
+
+  it("without trustProxy, ignores forwarded headers a client could forge", async () => {
+    const h = await startHub({ limits: { connectionsPerIp: 1 } });
+    hub = h;
+    const held = await h.player();
+    expect(await connectWith(h.url, { role: "player" }, { "x-forwarded-for": "203.0.113.9" })).toBe(
+      "too-many-connections",
+    );
+    expect(
+      await connectWith(
+        h.url,
+        { role: "player" },
+        { origin: h.url.replace("http://", "https://"), "x-forwarded-proto": "https" },
+      ),
+    ).toBe("origin-not-allowed");
+    held.close();
+  });
+});
+
+describe("limits", () => {
+  it("refuses connections past limits.connectionsPerIp, and admits again when one leaves", async () => {
+    const h = await startHub({ limits: { connectionsPerIp: 3 } });
+    hub = h;
+    const peers = [await h.player(), await h.player(), await h.player()];
+    expect(await refusedHandshake(h.url, { role: "player" })).toBe("too-many-connections");
+    peers[0]?.close();
+    await sleep(100);
+    await h.player();
+  });
+
+  it("refuses a player past maxPlayers with streamer-full", async () => {
+    const h = await startHub({ maxPlayers: 1 });
+    hub = h;
+    await h.session("cam1");
+    const p = await h.player();
+    p.send({ type: "subscribe", streamerId: "cam1" });
+    expect(await p.next("error")).toMatchObject({ code: "streamer-full" });
+  });
+
+  it("refuses subscriptions past limits.subscriptionsPerPlayer", async () => {
+    const h = await startHub({ limits: { subscriptionsPerPlayer: 2 } });
+    hub = h;
+    await h.streamer("cam1");
+    const p = await h.player();
+    for (let i = 0; i < 2; i++) {
+      p.send({ type: "subscribe", streamerId: "cam1" });
+      await p.next("sessionStarted");
+    }
+    p.send({ type: "subscribe", streamerId: "cam1" });
+    expect(await p.next("error")).toMatchObject({ code: "too-many-subscriptions" });
+  });
+
+  it("rate-limits a flooding socket (one error, messages dropped) without touching another session", async () => {
+    const h = await startHub({ limits: { messagesPerSecond: 20, messageBurst: 10, maxViolations: 10_000 } });
+    hub = h;
+    const a = await h.session("cam1");
+    const b = await h.session("cam2");
+    for (let i = 0; i < 300; i++) a.s.send({ type: "ping", sessionId: a.sessionId, time: i });
+    await sleep(300);
+    const relayed = a.p.received.filter((m) => m.type === "ping").length;
+    expect(relayed).toBeGreaterThanOrEqual(10);
+    expect(relayed).toBeLessThan(30);
+    expect(a.s.received.filter((m) => m.type === "error" && m.code === "rate-limited")).toHaveLength(1);
+    b.s.send({ type: "ping", sessionId: b.sessionId, time: 1 });
+    expect(await b.p.next("ping")).toMatchObject({ time: 1 });
+  });
+
+  it("disconnects a socket after limits.maxViolations refused messages", async () => {
+    const h = await startHub({ limits: { maxViolations: 5 } });
+    hub = h;
+    const other = await h.session("cam1");
+    const offender = await h.player();
+    const gone = new Promise<string>((resolve) => offender.socket.once("disconnect", resolve));
+    for (let i = 0; i < 5; i++) offender.send({ type: "garbage" });
+    expect(await gone).toBe("io server disconnect");
+    other.s.send({ type: "ping", sessionId: other.sessionId, time: 2 });
+    expect(await other.p.next("ping")).toMatchObject({ time: 2 });
+  });
+});
+
+describe("TURN credentials", () => {
+  it("gives each peer short-lived TURN REST credentials that the TURN server can recompute", async () => {
+    const secret = "turn-shared-secret-0123";
+    const h = await startHub({
+      iceServers: [{ urls: "stun:127.0.0.1:3478" }],
+      turn: { urls: ["turn:127.0.0.1:3478"], secret, ttlSec: 600 },
+    });
+    hub = h;
+    const p = new TestPeer(h.url, { role: "player" });
+    const config = await p.next("config");
+    p.close();
+    expect(config.iceServers[0]).toEqual({ urls: "stun:127.0.0.1:3478" });
+    const turn = config.iceServers[1];
+    expect(turn?.urls).toEqual(["turn:127.0.0.1:3478"]);
+    const [expiry, peerId] = (turn?.username ?? "").split(":");
+    expect(peerId).toBe(config.peerId);
+    const secondsLeft = Number(expiry) - Date.now() / 1000;
+    expect(secondsLeft).toBeGreaterThan(590);
+    expect(secondsLeft).toBeLessThanOrEqual(600);
+    expect(turn?.credential).toBe(
+      createHmac("sha1", secret)
+        .update(turn?.username ?? "")
+        .digest("base64"),
+    );
+  });
+
+  it("sends no TURN entry without a secret", async () => {
+    const h = await startHub({ turn: { urls: ["turn:127.0.0.1:3478"] } });
+    hub = h;
+    const p = new TestPeer(h.url, { role: "player" });
+    expect((await p.next("config")).iceServers).toEqual([]);
+    p.close();
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The hub's Prometheus metrics (prom-client), one registry per hub so tests can run several.
+ * Gauges are read from the session registry when scraped; counters follow the registry's
+ * `observer` events and the signaling probe, never the control flow.
+ *
+ * Names follow Prometheus conventions: `heartline_` prefix, base units (seconds), `_total` on
+ * counters. docs/api.md lists them.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { ERROR_CODES, SESSION_CLOSE_REASONS, type ErrorCode } from "@heartline/shared";
+import type { SessionRegistry } from "../sessions/SessionRegistry.js";
+
+const SESSION_STATES = ["connecting", "live", "stale"] as const;
+
+export interface HubMetricsOptions {
+  registry: SessionRegistry;
+  /** Sockets connected to the dashboard namespace, read when scraped. */
+  adminSockets?: () => number;
+  /** Also export Node's process metrics (`process_*`, `nodejs_*`); default true. */
+  processMetrics?: boolean;
+}
+
+export class HubMetrics {
+  readonly register = new Registry();
+  readonly #endings: Counter<"reason">;
+  readonly #rejected: Counter<"code">;
+  readonly #reloads: Counter<"result">;
+  readonly #heartbeatRtt: Histogram;
+  readonly #relayLatency: Histogram;
+
+  constructor({ registry, adminSockets = () => 0, processMetrics = true }: HubMetricsOptions) {
+    const register = this.register;
+    new Gauge({
+      name: "heartline_connected_sockets",
+      help: "Sockets connected now, by role (admin: dashboards); away peers are not counted",
+      labelNames: ["role"],
+      registers: [register],
+      collect() {
+        const counts = { streamer: 0, player: 0 };
+        for (const peer of registry.peers()) if (!peer.away) counts[peer.role]++;
+        this.set({ role: "streamer" }, counts.streamer);
+        this.set({ role: "player" }, counts.player);
+        this.set({ role: "admin" }, adminSockets());
+      },
+    });
+    new Gauge({
+      name: "heartline_sessions",
+      help: "Open sessions, by state",
+      labelNames: ["state"],
+      registers: [register],
+      collect() {
+        const counts = { connecting: 0, live: 0, stale: 0 };
+        for (const session of registry.sessions()) {
+          if (session.state !== "closed") counts[session.state]++;
+        }
+        for (const state of SESSION_STATES) this.set({ state }, counts[state]);
+      },
+    });
+    this.#endings = new Counter({
+      name: "heartline_session_endings_total",
+      help: "Sessions ended, by reason",
+      labelNames: ["reason"],
+      registers: [register],
+    });
+    this.#rejected = new Counter({
+      name: "heartline_rejected_messages_total",
+      help: "Messages refused with an error, by error code",
+      labelNames: ["code"],
+      registers: [register],
+    });
+    this.#reloads = new Counter({
+      name: "heartline_config_reloads_total",
+      help: "Live config reloads, by result (applied, rejected: invalid and ignored)",
+      labelNames: ["result"],
+      registers: [register],
+    });
+    this.#heartbeatRtt = new Histogram({
+      name: "heartline_heartbeat_rtt_seconds",
+      help: "Signaling heartbeat round-trip time as streamers measure it (streamer -> hub -> player -> back)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [register],
+    });
+    this.#relayLatency = new Histogram({
+      name: "heartline_relay_latency_seconds",
+      help: "Time the hub takes from receiving a peer's message to having forwarded it",
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1],
+      registers: [register],
+    });
+    // Every label value exists from the start, so rate() and alerts see a 0 before the first event.
+    for (const reason of SESSION_CLOSE_REASONS) this.#endings.inc({ reason }, 0);
+    for (const code of ERROR_CODES) this.#rejected.inc({ code }, 0);
+    for (const result of ["applied", "rejected"]) this.#reloads.inc({ result }, 0);
+    if (processMetrics) collectDefaultMetrics({ register });
+
+    registry.observer.on("sessionClosed", (session) => {
+      if (session.closeReason !== undefined) this.#endings.inc({ reason: session.closeReason });
+    });
+  }
+
+  /** A streamer reported a heartbeat RTT. */
+  heartbeatRtt(rttMs: number): void {
+    this.#heartbeatRtt.observe(rttMs / 1000);
+  }
+
+  /** A message took `seconds` from receipt to forward. */
+  relayed(seconds: number): void {
+    this.#relayLatency.observe(seconds);
+  }
+
+  rejected(code: ErrorCode): void {
+    this.#rejected.inc({ code });
+  }
+
+  configReloaded(result: "applied" | "rejected"): void {
+    this.#reloads.inc({ result });
+  }
+
+  get contentType(): string {
+    return this.register.contentType;
+  }
+
+  /** The text exposition format. */
+  scrape(): Promise<string> {
+    return this.register.metrics();
+  }
+}
