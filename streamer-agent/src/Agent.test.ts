@@ -14,7 +14,7 @@ import {
 } from "@heartline/shared";
 import { Agent, type AgentSession } from "./Agent.js";
 import { MediaHeartbeat } from "./heartbeat/MediaHeartbeat.js";
-import type { HubClientHandlers, HubConnection } from "./hub/HubClient.js";
+import type { HubClientHandlers, HubConnection, HubRetry } from "./hub/HubClient.js";
 import type { PeerSessionOptions } from "./media/PeerSession.js";
 import { AgentOptionsSchema } from "./options.js";
 import { systemClock } from "./timing/clock.js";
@@ -23,6 +23,7 @@ type LogLine = Record<string, unknown>;
 
 class FakeHub implements HubConnection {
   connected = false;
+  retry: HubRetry | undefined;
   readonly sent: StreamerToHubMessage[] = [];
   constructor(private readonly handlers: HubClientHandlers) {}
   start(): void {}
@@ -323,5 +324,18 @@ describe("Agent", () => {
     hub.deliver({ type: "sessionClosed", sessionId: "s1", reason: "player-heartbeat-timeout" });
     hub.deliver({ type: "sessionClosed", sessionId: "s1", reason: "player-heartbeat-timeout" });
     expect(closedLines("s1")).toEqual([expect.objectContaining({ reason: "player-heartbeat-timeout" })]);
+  });
+
+  it("reports the hub URL and when the next attempt is, for the status line", () => {
+    expect(agent.status()).toMatchObject({
+      hub: "connecting",
+      hubUrl: "http://127.0.0.1:8080",
+      retry: undefined,
+    });
+    hub.retry = { at: performance.now() + 4_000, code: "unauthorized" };
+    vi.advanceTimersByTime(1_500);
+    expect(agent.status().retry).toEqual({ inMs: 2_500, code: "unauthorized" });
+    hub.connect();
+    expect(agent.status()).toMatchObject({ hub: "connected", retry: undefined });
   });
 });

@@ -24,7 +24,8 @@ import { HubClient, type HubClientHandlers, type HubConnection } from "./hub/Hub
 import { Encoder, type EncoderUnavailableError } from "./media/Encoder.js";
 import { PeerSession, type PeerSessionOptions } from "./media/PeerSession.js";
 import { SendStatsMeter } from "./media/SendStatsMeter.js";
-import { playerUrl, type AgentOptions } from "./options.js";
+import { parseSource } from "./media/source.js";
+import { playerUrl, videoSize, type AgentOptions } from "./options.js";
 import { systemClock, type Clock, type TimerHandle } from "./timing/clock.js";
 
 /** What the agent needs of a session (a fake stands in for the werift PeerSession in unit tests). */
@@ -57,6 +58,9 @@ export type HubLinkState = "connecting" | "connected" | "resuming" | "disconnect
 /** A snapshot for the status line. */
 export interface AgentStatus {
   hub: HubLinkState;
+  hubUrl: string;
+  /** While not connected: the next attempt, in ms from now, and why the last one failed. */
+  retry?: { inMs: number; code: string } | undefined;
   sessions: { sessionId: string; rttMs: number | undefined; mediaRttMs: number | undefined }[];
   fps: number | undefined;
   bitrateKbps: number | undefined;
@@ -111,11 +115,11 @@ export class Agent {
     this.sendStats = new SendStatsMeter({ clock: this.clock });
     this.encoder = new Encoder({
       settings: {
+        source: parseSource(options.source),
         codec: options.codec,
-        width: options.width,
-        height: options.height,
+        ...videoSize(options.size),
         fps: options.fps,
-        bitrateKbps: options.bitrateKbps,
+        bitrateKbps: options.bitrate,
         keyframeIntervalFrames: options.keyframeIntervalFrames,
         label: options.id,
       },
@@ -159,6 +163,7 @@ export class Agent {
       : new HubClient({
           hub: options.hub,
           streamerId: options.id,
+          key: options.key,
           logger: dependencies.logger.child({ component: "hub" }),
           handlers,
           clock: this.clock,
@@ -173,8 +178,11 @@ export class Agent {
   /** A snapshot of the hub link, each session's RTTs and the encoder's send rate. */
   status(): AgentStatus {
     const stats = this.sendStats.read();
+    const retry = this.hub.connected ? undefined : this.hub.retry;
     return {
       hub: this.hubState,
+      hubUrl: this.options.hub,
+      retry: retry && { inMs: Math.max(0, retry.at - this.clock.now()), code: retry.code },
       sessions: [...this.sessions.values()].map((session) => ({
         sessionId: session.sessionId,
         rttMs: this.pinger.rttOf(session.sessionId),
@@ -364,6 +372,12 @@ export class Agent {
       send: (message) => this.hub.send(message),
       heartbeat: config ? this.mediaHeartbeatSettings(config) : HEARTBEAT_BEFORE_CONFIG,
       signalingRttMs: () => this.pinger.rttOf(sessionId),
+      // Signaling is healthy while pongs come within the hub's stale threshold.
+      signalingHealthy: () =>
+        this.pinger.heardWithin(
+          sessionId,
+          this.hubConfig?.heartbeat.staleAfterMs ?? Number.POSITIVE_INFINITY,
+        ),
       onMediaTimeout: () => {
         this.awaitEndSession(sessionId);
       },

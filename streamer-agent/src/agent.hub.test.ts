@@ -28,6 +28,9 @@ function startHub(): Promise<LogLine> {
   hub = new LoggedProcess("server/src/main.ts", [
     "--port",
     String(port),
+    // No keys or tokens here: access control has tests of its own below and in server/.
+    "--auth-open",
+    "true",
     "--heartbeat-interval-ms",
     String(HEARTBEAT_INTERVAL_MS),
     "--heartbeat-missed-beats",
@@ -45,10 +48,8 @@ function startAgent(id: string, extra: string[] = []): LoggedProcess {
     id,
     "--loopback-only",
     "true",
-    "--width",
-    "320",
-    "--height",
-    "180",
+    "--size",
+    "320x180",
     ...extra,
   ]);
   cleanups.push(() => agent.stop());
@@ -180,5 +181,71 @@ describe("agent with the real hub", () => {
     const killedPid = (await killed.waitForLine("encoder running")).ffmpegPid as number;
     await killed.stop("SIGKILL");
     await until("ffmpeg to die with its agent", () => !processAlive(killedPid), 5_000);
+  });
+});
+
+describe("agent with a hub that requires streamer keys", () => {
+  const KEY = "test-streamer-key-0123456789";
+  let keyedHub: LoggedProcess;
+  let keyedHubUrl: string;
+  beforeAll(async () => {
+    const keyedPort = await freePort();
+    keyedHubUrl = `http://127.0.0.1:${keyedPort}`;
+    keyedHub = new LoggedProcess("server/src/main.ts", [
+      "--port",
+      String(keyedPort),
+      "--auth-streamer-keys",
+      JSON.stringify([{ key: KEY, streamerIds: ["cam-key"] }]),
+    ]);
+    await keyedHub.waitFor("the hub to listen", () =>
+      keyedHub.lines.find((line) => typeof line.url === "string"),
+    );
+  });
+  afterAll(async () => {
+    await keyedHub.stop();
+  });
+  function startKeyedAgent(id: string, extra: string[]): LoggedProcess {
+    const agent = new LoggedProcess("streamer-agent/src/cli.ts", [
+      "--hub",
+      keyedHubUrl,
+      "--id",
+      id,
+      "--loopback-only",
+      "true",
+      "--size",
+      "160x90",
+      ...extra,
+    ]);
+    cleanups.push(() => agent.stop());
+    return agent;
+  }
+
+  it("registers with the right --key, and never logs the key", async () => {
+    const agent = startKeyedAgent("cam-key", ["--key", KEY, "--log-level", "debug"]);
+    await agent.waitForLine("registered", { streamerId: "cam-key" });
+    expect(JSON.stringify(agent.lines)).not.toContain(KEY);
+    expect(agent.linesMatching("starting agent")[0]?.key).toBe("set");
+  });
+
+  it("says what to do without a key, and retries slowly (every 30 s), not in a loop", async () => {
+    const agent = startKeyedAgent("cam-key", []);
+    const refused = await agent.waitFor("unauthorized", () =>
+      agent.lines.find((l) => l.code === "unauthorized"),
+    );
+    expect(refused.msg).toContain("pass --key <key> matching one of the hub's auth.streamerKeys");
+    expect(refused.hub).toBe(keyedHubUrl);
+    expect(refused.retryInMs).toBe(30_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(agent.lines.filter((l) => l.code === "unauthorized")).toHaveLength(1);
+  });
+
+  it("says the key is bound to other ids when it does not open this --id", async () => {
+    const agent = startKeyedAgent("cam-other", ["--key", KEY]);
+    const refused = await agent.waitFor("unauthorized", () =>
+      agent.lines.find((l) => l.code === "unauthorized"),
+    );
+    expect(refused.msg).toContain("refused the streamer key");
+    expect(refused.msg).toContain("bound to this --id 'cam-other' if the key names ids");
+    expect(JSON.stringify(agent.lines)).not.toContain(KEY);
   });
 });

@@ -25,6 +25,9 @@ beforeAll(async () => {
   hub = new LoggedProcess("server/src/main.ts", [
     "--port",
     String(port),
+    // No keys or tokens here: access control has tests of its own below and in server/.
+    "--auth-open",
+    "true",
     "--heartbeat-interval-ms",
     String(HEARTBEAT_INTERVAL_MS),
     "--heartbeat-missed-beats",
@@ -57,10 +60,8 @@ async function streaming(
     id,
     "--loopback-only",
     "true",
-    "--width",
-    "320",
-    "--height",
-    "180",
+    "--size",
+    "320x180",
   ]);
   cleanups.push(() => agent.stop());
   await agent.waitForLine("registered", { streamerId: id });

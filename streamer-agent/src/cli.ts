@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
- * heartline-agent: registers with a hub and streams a live test pattern to every player.
+ * heartline-agent: registers with a hub and streams live video (test pattern, media file or any
+ * ffmpeg input) to every player.
  * Wiring only: options, logger, the Agent, the status line on a terminal, and a clean exit on
  * SIGINT/SIGTERM.
  *
@@ -10,6 +11,7 @@ import { ConfigError } from "@heartline/shared/config";
 import { Agent } from "./Agent.js";
 import { createLogger } from "./log.js";
 import { agentHelp, loadAgentOptions, type LoadedAgentOptions } from "./options.js";
+import { redactCredentials } from "./media/source.js";
 import { StatusLine } from "./status/StatusLine.js";
 
 /** Exit codes: 0 stopped on request, 1 cannot run (ffmpeg missing, crash), 2 bad options. */
@@ -78,9 +80,12 @@ logger.info(
   {
     hub: options.hub,
     streamerId: options.id,
+    // Never the key itself: only whether one is set.
+    key: options.key === undefined ? "none" : "set",
+    source: redactCredentials(options.source),
     codec: options.codec,
-    video: `${options.width}x${options.height}@${options.fps}`,
-    bitrateKbps: options.bitrateKbps,
+    video: `${options.size}@${options.fps}`,
+    bitrateKbps: options.bitrate,
     loopbackOnly: options.loopbackOnly,
   },
   "starting agent",

@@ -5,12 +5,38 @@
  */
 import { z } from "zod";
 import { StreamerIdSchema } from "@heartline/shared";
-import { LOG_LEVELS, configHelp, loadConfig, type LoadConfigOptions } from "@heartline/shared/config";
+import {
+  ConfigError,
+  LOG_LEVELS,
+  configKeys,
+  loadConfig,
+  type LoadConfigOptions,
+} from "@heartline/shared/config";
+import { FFMPEG_PREFIX, SourceError, TEST_PATTERN, parseSource } from "./media/source.js";
 
 export const AGENT_ENV_PREFIX = "HEARTLINE_AGENT";
 
 export const CODECS = ["vp8", "h264"] as const;
 export type VideoCodec = (typeof CODECS)[number];
+
+/** `--size` bounds: what libvpx and libx264 accept here, and even, as 4:2:0 video requires. */
+const MAX_WIDTH = 3840;
+const MAX_HEIGHT = 2160;
+const MIN_SIDE = 16;
+
+/** `640x360` -> `{width: 640, height: 360}`; undefined if it is not `<width>x<height>`. */
+export function parseSize(size: string): { width: number; height: number } | undefined {
+  const match = /^(\d{1,5})x(\d{1,5})$/.exec(size);
+  if (!match) return undefined;
+  return { width: Number(match[1]), height: Number(match[2]) };
+}
+
+/** The size of validated options (the schema has checked it). */
+export function videoSize(size: string): { width: number; height: number } {
+  const parsed = parseSize(size);
+  if (!parsed) throw new Error(`invalid size ${size}; options must come from loadAgentOptions()`);
+  return parsed;
+}
 
 export const AgentOptionsSchema = z.strictObject({
   hub: z
@@ -20,17 +46,60 @@ export const AgentOptionsSchema = z.strictObject({
   id: StreamerIdSchema.default("demo").meta({
     description: "Streamer id players subscribe to (appears in the player URL ?streamer=<id>)",
   }),
-  codec: z.enum(CODECS).default("vp8").meta({ description: "Video codec: vp8 (libvpx) or h264 (libx264)" }),
-  width: z.number().int().min(16).max(3840).default(640).meta({ description: "Video width in pixels" }),
-  height: z.number().int().min(16).max(2160).default(360).meta({ description: "Video height in pixels" }),
-  fps: z.number().int().min(1).max(60).default(30).meta({ description: "Frames per second" }),
-  bitrateKbps: z
+  key: z.string().min(1).max(256).optional().meta({
+    description:
+      "Streamer key, sent to the hub as auth.key: one of the hub's auth.streamerKeys (not needed if the hub runs with --auth-open true). Never logged; prefer the env var, as flags show in ps",
+  }),
+  source: z
+    .string()
+    .min(1)
+    .superRefine((value, context) => {
+      try {
+        parseSource(value);
+      } catch (error) {
+        if (!(error instanceof SourceError)) throw error;
+        context.addIssue({ code: "custom", message: error.message });
+      }
+    })
+    .default(TEST_PATTERN)
+    .meta({
+      description: `What to stream: ${TEST_PATTERN}, a media file (looped), or ${FFMPEG_PREFIX}<ffmpeg input options> (see Sources below)`,
+    }),
+  size: z
+    .string()
+    .superRefine((value, context) => {
+      const size = parseSize(value);
+      const problem = !size
+        ? "must be <width>x<height>, e.g. 1280x720"
+        : size.width < MIN_SIDE ||
+            size.height < MIN_SIDE ||
+            size.width > MAX_WIDTH ||
+            size.height > MAX_HEIGHT
+          ? `must be between ${MIN_SIDE}x${MIN_SIDE} and ${MAX_WIDTH}x${MAX_HEIGHT}`
+          : size.width % 2 !== 0 || size.height % 2 !== 0
+            ? "width and height must be even (4:2:0 video)"
+            : undefined;
+      if (problem) context.addIssue({ code: "custom", message: problem });
+    })
+    .default("640x360")
+    .meta({
+      description: "Video size in pixels, <width>x<height>; other sizes of the source are letterboxed",
+    }),
+  fps: z
     .number()
     .int()
-    .min(50)
-    .max(20_000)
+    .min(1)
+    .max(60)
+    .default(30)
+    .meta({ description: "Frames per second sent (the source is re-timed to it)" }),
+  codec: z.enum(CODECS).default("vp8").meta({ description: "Video codec: vp8 (libvpx) or h264 (libx264)" }),
+  bitrate: z
+    .number({ error: "must be a whole number of kbit/s, e.g. 1500 for 1.5 Mbit/s" })
+    .int({ error: "must be a whole number of kbit/s, e.g. 1500 for 1.5 Mbit/s" })
+    .min(50, { error: "must be at least 50 (kbit/s)" })
+    .max(20_000, { error: "must be at most 20000 (kbit/s, i.e. 20 Mbit/s)" })
     .default(1000)
-    .meta({ description: "Target video bitrate in kbit/s" }),
+    .meta({ description: "Target video bitrate in kbit/s (1500 = 1.5 Mbit/s)" }),
   keyframeIntervalFrames: z.number().int().min(1).max(600).default(30).meta({
     description:
       "Frames between keyframes; a player joining mid-stream waits up to this long for its first picture",
@@ -39,11 +108,14 @@ export const AgentOptionsSchema = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: "Offer and accept only 127.0.0.1 ICE candidates (tests on one machine)" }),
-  logLevel: z.enum(LOG_LEVELS).default("info").meta({ description: "Log level" }),
+  logLevel: z
+    .enum(LOG_LEVELS)
+    .default("info")
+    .meta({ description: `Log level: ${LOG_LEVELS.join(", ")}` }),
   logPingPong: z
     .boolean()
     .default(false)
-    .meta({ description: "Log every ping sent and pong received (heartbeat chatter; off by default)" }),
+    .meta({ description: "Log every ping sent and pong received (heartbeat chatter)" }),
 });
 
 export type AgentOptions = z.output<typeof AgentOptionsSchema>;
@@ -53,23 +125,92 @@ export interface LoadedAgentOptions {
   helpRequested: boolean;
 }
 
-/** Throws a ConfigError naming the bad key, its source and what is allowed. */
-export function loadAgentOptions(sources: Omit<LoadConfigOptions, "envPrefix"> = {}): LoadedAgentOptions {
-  const loaded = loadConfig(AgentOptionsSchema, { ...sources, envPrefix: AGENT_ENV_PREFIX });
-  return { options: loaded.config, helpRequested: loaded.helpRequested };
+/**
+ * The streamer key is a secret: a problem with it names where it came from but never shows it.
+ * The loader prints `key = "<value>" (from …): why`; everything before the source goes.
+ */
+function redactKey(problem: string): string {
+  if (!problem.startsWith("key ")) return problem;
+  const from = problem.lastIndexOf(" (from ");
+  return `key = <hidden>${from === -1 ? problem.slice(problem.indexOf(":")) : problem.slice(from)}`;
 }
 
+/** Throws a ConfigError naming the bad key, its source and what is allowed. */
+export function loadAgentOptions(sources: Omit<LoadConfigOptions, "envPrefix"> = {}): LoadedAgentOptions {
+  try {
+    const loaded = loadConfig(AgentOptionsSchema, { ...sources, envPrefix: AGENT_ENV_PREFIX });
+    return { options: loaded.config, helpRequested: loaded.helpRequested };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.problems.map(redactKey));
+    throw error;
+  }
+}
+
+/** Wraps `text` to lines of at most `width` characters, each indented by `indent`. */
+function wrap(text: string, indent: string, width = 96): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(indent + line);
+  return lines.join("\n");
+}
+
+/** `--help`: every option with its flag, env var and default (README.md lists the same). */
 export function agentHelp(): string {
+  const option = (flag: string, description: string, env: string): string =>
+    [`  ${flag}`, wrap(description, "      "), `      env: ${env}`].join("\n");
+  const options = configKeys(AgentOptionsSchema, AGENT_ENV_PREFIX).map((key) => {
+    const shown = key.defaultValue === undefined ? "none" : JSON.stringify(key.defaultValue);
+    return option(`--${key.flag} <${key.kind}>`, `${key.description} (default: ${shown})`, key.env);
+  });
   return [
-    "Usage: heartline-agent [--hub <url>] [--id <streamer id>] [options]",
+    "Usage: heartline-agent [--hub <url>] [--id <streamer id>] [--key <key>] [--source <source>] [options]",
     "",
-    "Registers with a heartline hub and streams a live test pattern over WebRTC to every player",
-    "that subscribes, pinging each session on the hub's heartbeat interval.",
+    wrap(
+      "Registers with a heartline hub and streams live video over WebRTC to every player that subscribes (the test pattern, a looped media file, or any ffmpeg input such as a camera or a screen), pinging each session on the hub's heartbeat interval.",
+      "",
+    ),
+    "",
+    "Option sources, later wins: defaults, --config file, HEARTLINE_AGENT_* environment, flags.",
     "",
     "Options:",
-    "  --config <file>\n      JSON file with any of the options below\n      env: HEARTLINE_AGENT_CONFIG",
-    configHelp(AgentOptionsSchema, AGENT_ENV_PREFIX),
+    option(
+      "--config <file>",
+      "JSON file with any of the options below (default: none)",
+      `${AGENT_ENV_PREFIX}_CONFIG`,
+    ),
+    ...options,
     "  -h, --help\n      Print this help",
+    "",
+    "Sources (--source):",
+    `  ${TEST_PATTERN}`,
+    wrap("ffmpeg's testsrc2 pattern with the id, a frame counter and the wall clock burnt in.", "      "),
+    "  <path>",
+    wrap(
+      "A media file, played at its own pace and looped forever (ffmpeg -stream_loop -1 -re -i <path>). A relative path is taken from the working directory; write ./ffmpeg:x for a file whose name starts with ffmpeg:.",
+      "      ",
+    ),
+    `  ${FFMPEG_PREFIX}<ffmpeg input options>`,
+    wrap(
+      `Any ffmpeg input: the options are passed to ffmpeg before its output options and must include -i <input>. They are split like a shell would ('...' and "..." quote, \\ escapes) but no shell runs and nothing is expanded. E.g. "${FFMPEG_PREFIX}-f v4l2 -framerate 30 -i /dev/video0" (a camera), "${FFMPEG_PREFIX}-f x11grab -framerate 30 -i :0.0" (an X screen), "${FFMPEG_PREFIX}-rtsp_transport tcp -i rtsp://cam.local/stream" (a network camera). Add -re when the input is a file, which would otherwise be read as fast as ffmpeg can.`,
+      "      ",
+    ),
+    wrap(
+      "Every source is scaled to --size (letterboxed to keep its aspect ratio) and re-timed to --fps, so --bitrate and --keyframe-interval-frames hold. Only the video of the first input is sent.",
+      "  ",
+    ),
+    "",
+    "Examples:",
+    '  heartline-agent --hub http://127.0.0.1:8080 --id cam1 --key "$STREAMER_KEY"',
+    "  heartline-agent --id clip --source ./intro.mp4 --size 1280x720 --fps 30 --bitrate 2500",
+    '  heartline-agent --id cam --source "ffmpeg:-f v4l2 -framerate 30 -i /dev/video0" --codec h264',
     "",
   ].join("\n");
 }

@@ -119,3 +119,55 @@ describe("MediaHeartbeat", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe("MediaHeartbeat when signaling is silent too", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({
+      toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "performance"],
+    });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function setup(healthy: () => boolean) {
+    const timeouts: number[] = [];
+    const heartbeat = new MediaHeartbeat({
+      settings: { intervalMs: 100, timeoutMs: 300 },
+      send: () => undefined,
+      onTimeout: (silentForMs) => timeouts.push(silentForMs),
+      signalingHealthy: healthy,
+      clock: systemClock,
+    });
+    heartbeat.start();
+    return { heartbeat, timeouts };
+  }
+
+  it("leaves the verdict to the hub while signaling is silent (a frozen player is not a media failure)", () => {
+    const { heartbeat, timeouts } = setup(() => false);
+    vi.advanceTimersByTime(2000);
+    expect(timeouts).toEqual([]);
+    heartbeat.stop();
+  });
+
+  it("condemns the media path once signaling is healthy again and the channel is still silent", () => {
+    let healthy = false;
+    const { heartbeat, timeouts } = setup(() => healthy);
+    vi.advanceTimersByTime(1000);
+    expect(timeouts).toEqual([]);
+    healthy = true;
+    vi.advanceTimersByTime(100);
+    expect(timeouts).toHaveLength(1);
+    expect(timeouts[0]).toBeGreaterThan(1000);
+    heartbeat.stop();
+  });
+
+  it("condemns it at the deadline while signaling is healthy", () => {
+    const { heartbeat, timeouts } = setup(() => true);
+    vi.advanceTimersByTime(299);
+    expect(timeouts).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(timeouts).toEqual([300]);
+    heartbeat.stop();
+  });
+});

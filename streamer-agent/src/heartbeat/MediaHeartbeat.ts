@@ -6,6 +6,10 @@
  * The deadline runs from the channel opening and restarts with every pong: `timeoutMs` without
  * one calls `onTimeout` once. Like the Pinger, `time` is this agent's monotonic clock, echoed
  * back, so the RTT never compares two machines' clocks.
+ *
+ * It condemns only the media path: when signaling is silent too (`signalingHealthy` false: a
+ * frozen tab, a dead player), the verdict is the hub's heartbeat timeout, not `media-timeout`,
+ * so the deadline is checked again an interval later instead.
  */
 import { MediaPongSchema, describeIssue, type MediaPing } from "@heartline/shared";
 import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
@@ -30,6 +34,8 @@ export interface MediaHeartbeatOptions {
   onInvalid?: (problem: string) => void;
   /** The session's last signaling RTT, shown to the player beside the media RTT. */
   signalingRttMs?: () => number | undefined;
+  /** Whether signaling pongs are arriving on time; without it, every lapse counts. */
+  signalingHealthy?: () => boolean;
   clock?: Clock;
 }
 
@@ -137,6 +143,12 @@ export class MediaHeartbeat {
     const remainingMs = Math.max(0, this.lastHeardAt + this.settings.timeoutMs - this.clock.now());
     this.deadlineTimer = this.clock.setTimeout(() => {
       this.deadlineTimer = undefined;
+      if (this.options.signalingHealthy && !this.options.signalingHealthy()) {
+        this.deadlineTimer = this.clock.setTimeout(() => {
+          this.scheduleDeadline();
+        }, this.settings.intervalMs);
+        return;
+      }
       const silentForMs = this.clock.now() - this.lastHeardAt;
       this.expired = true;
       this.stop();

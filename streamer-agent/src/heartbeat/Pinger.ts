@@ -36,6 +36,8 @@ export class Pinger {
   /** One timer per session; undefined while not pinging (before the first config, or paused). */
   private readonly timers = new Map<string, TimerHandle | undefined>();
   private readonly rtts = new Map<string, number>();
+  /** Clock time of each session's last pong. */
+  private readonly pongAt = new Map<string, number>();
 
   constructor(options: PingerOptions) {
     this.send = options.send;
@@ -52,6 +54,12 @@ export class Pinger {
   /** The session's last measured signaling RTT, once a pong arrived. */
   rttOf(sessionId: string): number | undefined {
     return this.rtts.get(sessionId);
+  }
+
+  /** Whether a pong for the session arrived within the last `withinMs`. */
+  heardWithin(sessionId: string, withinMs: number): boolean {
+    const at = this.pongAt.get(sessionId);
+    return at !== undefined && this.clock.now() - at <= withinMs;
   }
 
   /**
@@ -110,6 +118,7 @@ export class Pinger {
     if (timer !== undefined) this.clock.clearInterval(timer);
     this.timers.delete(sessionId);
     this.rtts.delete(sessionId);
+    this.pongAt.delete(sessionId);
   }
 
   /** Stops pinging every session. */
@@ -123,6 +132,7 @@ export class Pinger {
     const rttMs = roundRtt(this.clock.now() - pong.time);
     if (rttMs < 0) return undefined; // Not a time this clock produced: ignore rather than report nonsense.
     this.rtts.set(pong.sessionId, rttMs);
+    this.pongAt.set(pong.sessionId, this.clock.now());
     this.onRtt?.(pong.sessionId, rttMs, pong);
     return rttMs;
   }

@@ -3,9 +3,10 @@
  * validates every inbound message, and stays connected forever (across hub restarts and
  * refusals) with jittered backoff.
  *
- * socket.io reconnects by itself after a lost transport, but not after the hub's middleware
- * refused the handshake (`connect_error` with `socket.active === false`) nor after the hub
- * disconnected us on purpose; those two cases are retried here.
+ * Every retry is scheduled here, not by socket.io's own reconnection: socket.io would not retry
+ * after the hub's middleware refused the handshake nor after the hub disconnected us on purpose,
+ * and its delays are hidden, while the operator (logs, status line) should know when the next
+ * attempt is. A refusal only an operator can lift (a wrong key) is retried slowly.
  *
  * Every (re)connect presents the `resumeToken` of the last `config`, so after a dropped socket
  * the hub gives this agent back its identity and its sessions (docs/protocol.md, "Resume").
@@ -23,7 +24,7 @@ import {
 } from "@heartline/shared";
 import { Backoff } from "../timing/Backoff.js";
 import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
-import { adviseOnConnectError } from "./connectErrors.js";
+import { REFUSED_RETRY_MS, adviseOnConnectError, type ConnectErrorAdvice } from "./connectErrors.js";
 
 export interface HubClientHandlers {
   /** The hub accepted the handshake: this agent is registered under its id. */
@@ -37,9 +38,19 @@ export interface HubClientHandlers {
   onDisconnected: (reason: string, resumable: boolean) => void;
 }
 
+/** The next attempt to reach the hub, while not connected. */
+export interface HubRetry {
+  /** Clock time of the next attempt. */
+  at: number;
+  /** Why the last attempt failed (a handshake code, `unreachable`, or `disconnected`). */
+  code: ConnectErrorAdvice["code"] | "disconnected";
+}
+
 /** What the agent needs of its hub connection (a fake stands in for it in unit tests). */
 export interface HubConnection {
   readonly connected: boolean;
+  /** When the next attempt to connect is, if one is waiting (for the status line). */
+  readonly retry?: HubRetry | undefined;
   start(): void;
   send(message: StreamerToHubMessage): boolean;
   close(): void;
@@ -48,12 +59,21 @@ export interface HubConnection {
 export interface HubClientOptions {
   hub: string;
   streamerId: string;
+  /** Sent as `auth.key`; never logged. */
+  key?: string | undefined;
   logger: Logger;
   handlers: HubClientHandlers;
   clock?: Clock;
   /** Backoff bounds for reconnecting, in ms (defaults 500 and 10 000). */
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /** Delay before retrying a handshake only an operator can fix (default REFUSED_RETRY_MS, 30 s). */
+  refusedRetryMs?: number;
+}
+
+/** `4200` -> `4.2 s`, for messages a person reads. */
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** socket.io's disconnect reasons that mean someone ended the connection on purpose. */
@@ -66,6 +86,7 @@ export class HubClient implements HubConnection {
   private readonly clock: Clock;
   private readonly backoff: Backoff;
   private retryTimer: TimerHandle | undefined;
+  private nextRetry: HubRetry | undefined;
   private closed = false;
   private resumeToken: string | undefined;
 
@@ -84,19 +105,18 @@ export class HubClient implements HubConnection {
         const auth: HandshakeAuth = {
           role: "streamer",
           streamerId: options.streamerId,
+          ...(options.key !== undefined ? { key: options.key } : {}),
           ...(this.resumeToken !== undefined ? { resumeToken: this.resumeToken } : {}),
         };
         callback(auth);
       },
       autoConnect: false,
-      reconnection: true,
-      reconnectionAttempts: Infinity,
-      reconnectionDelay: initialMs,
-      reconnectionDelayMax: maxMs,
-      randomizationFactor: 0.5,
+      // Retries are ours (scheduleRetry), so the delay is known and logged.
+      reconnection: false,
     });
     this.socket.on("connect", () => {
       this.backoff.reset();
+      this.nextRetry = undefined;
       this.options.handlers.onRegistered();
     });
     this.socket.on("connect_error", (error) => {
@@ -112,6 +132,10 @@ export class HubClient implements HubConnection {
 
   get connected(): boolean {
     return this.socket.connected;
+  }
+
+  get retry(): HubRetry | undefined {
+    return this.nextRetry;
   }
 
   start(): void {
@@ -159,15 +183,19 @@ export class HubClient implements HubConnection {
 
   private handleConnectError(error: Error): void {
     if (this.closed) return;
-    const advice = adviseOnConnectError(error, this.options.hub, this.options.streamerId);
-    if (this.socket.active) {
-      // A transport failure: socket.io retries with its own backoff.
-      this.logger.warn({ code: advice.code }, advice.hint);
-      return;
-    }
-    // Refused by the hub's middleware: socket.io gives up, so we retry ourselves.
-    const retryInMs = this.scheduleRetry();
-    this.logger.warn({ code: advice.code, retryInMs }, advice.hint);
+    const advice = adviseOnConnectError(error, {
+      hub: this.options.hub,
+      streamerId: this.options.streamerId,
+      hasKey: this.options.key !== undefined,
+    });
+    const retryInMs = this.scheduleRetry(
+      advice.code,
+      advice.needsOperator ? (this.options.refusedRetryMs ?? REFUSED_RETRY_MS) : undefined,
+    );
+    this.logger.warn(
+      { hub: this.options.hub, code: advice.code, retryInMs },
+      `${advice.hint} (retrying in ${seconds(retryInMs)})`,
+    );
   }
 
   private handleDisconnect(reason: Socket.DisconnectReason): void {
@@ -175,20 +203,22 @@ export class HubClient implements HubConnection {
     this.socket.sendBuffer = [];
     this.options.handlers.onDisconnected(reason, !DELIBERATE_DISCONNECTS.includes(reason));
     if (this.closed) return;
-    if (this.socket.active) {
-      this.logger.warn({ reason }, "lost the hub connection; reconnecting");
-    } else {
-      // The hub disconnected us on purpose (e.g. it is shutting down); socket.io will not retry.
-      const retryInMs = this.scheduleRetry();
-      this.logger.warn({ reason, retryInMs }, "the hub closed the connection; reconnecting");
-    }
+    const retryInMs = this.scheduleRetry("disconnected");
+    this.logger.warn(
+      { hub: this.options.hub, reason, retryInMs },
+      reason === "io server disconnect"
+        ? "the hub closed the connection; reconnecting"
+        : "lost the hub connection; reconnecting",
+    );
   }
 
-  private scheduleRetry(): number {
+  /** One pending attempt at a time; `delayMs` overrides the backoff (a refusal waits longer). */
+  private scheduleRetry(code: HubRetry["code"], delayMs = this.backoff.next()): number {
     if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
-    const delayMs = this.backoff.next();
+    this.nextRetry = { at: this.clock.now() + delayMs, code };
     this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = undefined;
+      this.nextRetry = undefined;
       if (!this.closed && !this.socket.connected) this.socket.connect();
     }, delayMs);
     return delayMs;

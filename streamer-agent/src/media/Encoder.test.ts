@@ -5,6 +5,7 @@ import { ffmpegArgs } from "./ffmpegArgs.js";
 
 const logger = pino({ level: "silent" });
 const settings: EncoderSettings = {
+  source: { kind: "testpattern" },
   codec: "vp8",
   width: 160,
   height: 90,
@@ -67,6 +68,38 @@ describe("Encoder", () => {
     // One continuous RTP stream across the restart, or a browser's jitter buffer stalls for good.
     const gaps = sequence.slice(1).filter((seq, i) => seq !== (((sequence[i] ?? 0) + 1) & 0xffff));
     expect(gaps).toEqual([]);
+  });
+
+  it("burns the id, frame counter and clock into the test pattern only", () => {
+    const args = ffmpegArgs(settings, 40000).join(" ");
+    expect(args).toContain("-f lavfi -i testsrc2=size=160x90:rate=15");
+    expect(args).toContain("drawtext=");
+    expect(args).toContain("test  frame %{frame_num}");
+  });
+
+  it("loops a media file at its own pace, and fits any source to the size and rate", () => {
+    const args = ffmpegArgs({ ...settings, source: { kind: "file", path: "/media/clip one.mp4" } }, 40000);
+    const vf = args[args.indexOf("-vf") + 1];
+    expect(args.slice(args.indexOf("-stream_loop"), args.indexOf("-i") + 2)).toEqual([
+      "-stream_loop",
+      "-1",
+      "-re",
+      "-i",
+      "/media/clip one.mp4",
+    ]);
+    expect(vf).toBe(
+      "scale=160:90:force_original_aspect_ratio=decrease,pad=160:90:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=15,format=yuv420p",
+    );
+    expect(vf).not.toContain("drawtext");
+  });
+
+  it("passes an ffmpeg input spec through as arguments, before the same fit and encoder flags", () => {
+    const source = { kind: "ffmpeg" as const, args: ["-f", "v4l2", "-i", "/dev/video0"] };
+    const args = ffmpegArgs({ ...settings, source }, 40000);
+    expect(args.slice(args.indexOf("-f"), args.indexOf("-f") + 4)).toEqual(source.args);
+    expect(args).not.toContain("-re");
+    expect(args[args.indexOf("-vf") + 1]).toContain("fps=15");
+    expect(args).toContain("libvpx");
   });
 
   it("asks for the configured keyframe interval and an RTP port on loopback", () => {

@@ -1,5 +1,5 @@
 /**
- * The one ffmpeg process of the agent. It encodes the test pattern once and sends RTP to a
+ * The one ffmpeg process of the agent. It encodes the source once and sends RTP to a
  * UDP socket the agent binds on 127.0.0.1; every packet is handed to `onPacket`, which fans it
  * out to all live sessions. Encoding once per viewer would not scale (VP8 alone costs a third
  * of a core at 640x360), so sessions never get their own encoder.
@@ -14,6 +14,7 @@ import { Backoff } from "../timing/Backoff.js";
 import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
 import { FONT_FILE, ffmpegArgs, type EncoderSettings } from "./ffmpegArgs.js";
 import { RtpContinuity } from "./RtpContinuity.js";
+import { describeSource, redactCredentials } from "./source.js";
 
 export type { EncoderSettings } from "./ffmpegArgs.js";
 
@@ -89,6 +90,11 @@ export class Encoder {
     return this.packetsTotal;
   }
 
+  /** ffmpeg processes started so far (1 while the first one runs: a looped file never restarts it). */
+  get runCount(): number {
+    return this.runs;
+  }
+
   /** The pid of the running ffmpeg, if one runs. */
   get pid(): number | undefined {
     return this.process?.pid;
@@ -97,10 +103,14 @@ export class Encoder {
   /** Binds the RTP socket and starts ffmpeg. Resolves once the socket listens. */
   async start(): Promise<void> {
     if (this.socket) throw new Error("Encoder.start() called twice; create a new Encoder instead");
-    if (!existsSync(FONT_FILE)) {
+    const { source } = this.settings;
+    if (source.kind === "testpattern" && !existsSync(FONT_FILE)) {
       throw new EncoderUnavailableError(
         `font ${FONT_FILE} is missing; install it with: apt-get install -y fonts-dejavu-core`,
       );
+    }
+    if (source.kind === "file" && !existsSync(source.path)) {
+      throw new EncoderUnavailableError(`media file ${source.path} does not exist; check --source`);
     }
     const socket = createSocket("udp4");
     this.socket = socket;
@@ -172,14 +182,16 @@ export class Encoder {
     const child = spawn(command, commandArgs, { stdio: ["ignore", "ignore", "pipe"] });
     this.process = child;
     this.logger.debug(
-      { ffmpegPid: child.pid, command: [this.ffmpegPath, ...args].join(" ") },
+      { ffmpegPid: child.pid, command: redactCredentials([this.ffmpegPath, ...args].join(" ")) },
       "ffmpeg started",
     );
 
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {
-      for (const line of chunk.split(/\r?\n/)) {
-        if (line.trim() === "") continue;
+      for (const raw of chunk.split(/\r?\n/)) {
+        if (raw.trim() === "") continue;
+        // ffmpeg repeats the input URL in its errors, password included.
+        const line = redactCredentials(raw);
         stderrTail.push(line);
         if (stderrTail.length > STDERR_LINES_KEPT) stderrTail.shift();
         this.logger.debug({ line }, "ffmpeg");
@@ -205,7 +217,14 @@ export class Encoder {
       if (this.clock.now() - startedAt > HEALTHY_RUN_MS) this.backoff.reset();
       const delayMs = this.backoff.next();
       this.logger.error(
-        { code, signal, stderr: stderrTail, restartInMs: delayMs },
+        // The stderr tail says why (a device that is busy or missing, a file ffmpeg cannot read).
+        {
+          code,
+          signal,
+          source: describeSource(this.settings.source),
+          stderr: stderrTail,
+          restartInMs: delayMs,
+        },
         "ffmpeg exited unexpectedly; restarting",
       );
       this.restartTimer = this.clock.setTimeout(() => {

@@ -38,6 +38,8 @@ export interface PeerSessionOptions {
   heartbeat: MediaHeartbeatSettings;
   /** The session's last signaling RTT, passed on to the player in media pings. */
   signalingRttMs?: () => number | undefined;
+  /** Whether the session's signaling heartbeat is on time (the media heartbeat judges only then). */
+  signalingHealthy?: () => boolean;
   /** Called once when the media path is dead, after `endSession` went to the hub. */
   onMediaTimeout?: (detail: string) => void;
   logger: Logger;
@@ -85,6 +87,7 @@ export class PeerSession {
         this.logger.debug({ problem }, "invalid data-channel message ignored");
       },
       ...(options.signalingRttMs ? { signalingRttMs: options.signalingRttMs } : {}),
+      ...(options.signalingHealthy ? { signalingHealthy: options.signalingHealthy } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
     this.channel.stateChanged.subscribe((state) => {

@@ -1,9 +1,11 @@
 /**
- * The ffmpeg command line of the encoder: a live test pattern with the streamer id, a frame
- * counter and the wall clock burnt in, encoded once and sent as RTP to the agent on loopback.
- * Pure, so the flags can be read (and tested) without starting a process.
+ * The ffmpeg command line of the encoder: the source (a live test pattern with the streamer id,
+ * a frame counter and the wall clock burnt in, a looped media file, or any ffmpeg input), scaled
+ * and re-timed to the configured size and rate, encoded once and sent as RTP to the agent on
+ * loopback. Pure, so the flags can be read (and tested) without starting a process.
  */
 import type { VideoCodec } from "../options.js";
+import type { VideoSource } from "./source.js";
 
 export const FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
@@ -11,6 +13,7 @@ export const FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 export const RTP_PACKET_SIZE = 1200;
 
 export interface EncoderSettings {
+  source: VideoSource;
   codec: VideoCodec;
   width: number;
   height: number;
@@ -21,6 +24,7 @@ export interface EncoderSettings {
   label: string;
 }
 
+/** The test pattern's burnt-in id, frame counter and clock (drawtext needs FONT_FILE). */
 function overlayFilter(settings: EncoderSettings): string {
   const fontsize = Math.max(12, Math.round(settings.height / 15));
   const box = `fontfile=${FONT_FILE}:fontsize=${fontsize}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6`;
@@ -33,6 +37,54 @@ function overlayFilter(settings: EncoderSettings): string {
     line("%{localtime}", 0),
     "format=yuv420p",
   ].join(",");
+}
+
+/**
+ * Any other source: fit it into the configured size keeping its aspect ratio (black bars, not a
+ * stretched picture), then drop or repeat frames to the configured rate, so the encoder's
+ * settings (bitrate per frame, keyframe interval in frames) hold whatever the input is.
+ */
+function fitFilter(settings: EncoderSettings): string {
+  const { width, height, fps } = settings;
+  return [
+    `scale=${width}:${height}:force_original_aspect_ratio=decrease`,
+    `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`,
+    "setsar=1",
+    `fps=${fps}`,
+    "format=yuv420p",
+  ].join(",");
+}
+
+function inputArgs(settings: EncoderSettings): string[] {
+  const { source } = settings;
+  switch (source.kind) {
+    case "testpattern":
+      // prettier-ignore
+      return [
+        "-re",
+        "-f", "lavfi",
+        "-i", `testsrc2=size=${settings.width}x${settings.height}:rate=${settings.fps}`,
+        "-vf", overlayFilter(settings),
+      ];
+    case "file":
+      // Loop forever, read at the file's own pace (-re): a file is a live stream here.
+      // prettier-ignore
+      return [
+        "-stream_loop", "-1",
+        "-re",
+        "-i", source.path,
+        "-map", "0:v:0",
+        "-vf", fitFilter(settings),
+      ];
+    case "ffmpeg":
+      // The operator's input options as given: a device paces itself, so no -re.
+      // prettier-ignore
+      return [
+        ...source.args,
+        "-map", "0:v:0",
+        "-vf", fitFilter(settings),
+      ];
+  }
 }
 
 function codecArgs(settings: EncoderSettings): string[] {
@@ -76,10 +128,7 @@ export function ffmpegArgs(settings: EncoderSettings, rtpPort: number): string[]
   return [
     "-hide_banner", "-nostdin",
     "-loglevel", "warning",
-    "-re",
-    "-f", "lavfi",
-    "-i", `testsrc2=size=${settings.width}x${settings.height}:rate=${settings.fps}`,
-    "-vf", overlayFilter(settings),
+    ...inputArgs(settings),
     "-an",
     ...codecArgs(settings),
     "-f", "rtp",

@@ -2,6 +2,11 @@
  * Real media, end to end on loopback: the real Encoder (a real ffmpeg) feeds PeerSessions, and
  * werift receivers stand in for browsers. No hub: the test relays the signaling itself.
  */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RtpPacket } from "werift";
 import { pino } from "pino";
@@ -16,6 +21,9 @@ import { rtpCodec, rtpMimeType } from "./codecs.js";
 import { Encoder } from "./Encoder.js";
 import { PeerSession } from "./PeerSession.js";
 import { LOOPBACK_ADDRESS, candidateAddress } from "./icePolicy.js";
+import { parseSource } from "./source.js";
+
+const execFileAsync = promisify(execFile);
 
 const logger = pino({ level: "silent" });
 
@@ -147,6 +155,7 @@ describe.each<VideoCodec>(["vp8", "h264"])("real media with %s", (codec) => {
     const sessions: PeerSession[] = [];
     const encoder = new Encoder({
       settings: {
+        source: { kind: "testpattern" },
         codec,
         width: 320,
         height: 180,
@@ -191,6 +200,59 @@ describe.each<VideoCodec>(["vp8", "h264"])("real media with %s", (codec) => {
     // Encode once: the same single ffmpeg process fed both sessions throughout.
     expect(encoder.pid).toBe(ffmpegPid);
   });
+});
+
+describe("a media file as the source", () => {
+  it("streams the file scaled and re-timed, and loops it past its end without restarting ffmpeg", async () => {
+    // A 2 s clip of another size and rate than the stream, made with the same ffmpeg.
+    const dir = await mkdtemp(join(tmpdir(), "heartline-source-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const clip = join(dir, "clip.mp4");
+    // prettier-ignore
+    await execFileAsync("ffmpeg", [
+      "-hide_banner", "-loglevel", "error", "-y",
+      "-f", "lavfi", "-i", "testsrc2=size=200x150:rate=25", "-t", "2",
+      "-c:v", "libx264", "-pix_fmt", "yuv420p", clip,
+    ]);
+
+    const sessions: PeerSession[] = [];
+    const encoder = new Encoder({
+      settings: {
+        source: parseSource(clip),
+        codec: "vp8",
+        width: 320,
+        height: 180,
+        fps: 30,
+        bitrateKbps: 300,
+        keyframeIntervalFrames: 30,
+        label: "clip",
+      },
+      logger,
+      onPacket: (packet) => {
+        for (const session of sessions) session.writeRtp(packet);
+      },
+    });
+    cleanups.push(() => encoder.stop());
+    await encoder.start();
+    const startedAt = Date.now();
+    const [session, receiver] = await connectReceiver("session-file", "vp8");
+    sessions.push(session);
+    cleanups.push(async () => {
+      session.close();
+      await receiver.pc.close();
+    });
+    await waitFor("RTP at the receiver", () => receiver.packets.length > 0);
+
+    // Well past the clip's 2 s: the loop must still be sending, at the configured frame rate.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + 3_500 - Date.now())));
+    const framesBefore = receiver.packets.filter((p) => p.header.marker).length;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const framesPerSecond = (receiver.packets.filter((p) => p.header.marker).length - framesBefore) / 2;
+    expect(framesPerSecond).toBeGreaterThan(20);
+    expect(framesPerSecond).toBeLessThan(40);
+    // Looped by ffmpeg itself, not by dying at the end and being restarted.
+    expect(encoder.runCount).toBe(1);
+  }, 20_000);
 });
 
 describe("media-path heartbeat over real werift", () => {

@@ -7,6 +7,7 @@ const CLEAR_LINE = "\r\u001b[2K";
 
 const status: AgentStatus = {
   hub: "connected",
+  hubUrl: "http://127.0.0.1:8080",
   sessions: [
     { sessionId: "0f3c9a7e-1111-2222", rttMs: 12.4, mediaRttMs: 3 },
     { sessionId: "aa00bb11-3333", rttMs: undefined, mediaRttMs: undefined },
@@ -23,9 +24,28 @@ describe("formatStatus", () => {
   });
 
   it("says so when the encoder has sent nothing yet", () => {
-    expect(formatStatus({ hub: "resuming", sessions: [], fps: undefined, bitrateKbps: undefined })).toBe(
-      "hub resuming | 0 viewers | encoder idle",
+    expect(
+      formatStatus({ ...status, hub: "resuming", sessions: [], fps: undefined, bitrateKbps: undefined }),
+    ).toBe("hub resuming sessions | 0 viewers | encoder idle");
+  });
+
+  it("names the hub URL while connecting, and when and why it retries", () => {
+    expect(formatStatus({ ...status, hub: "connecting", sessions: [] })).toBe(
+      "hub connecting to http://127.0.0.1:8080 | 0 viewers | 30.0 fps 980 kbit/s",
     );
+    expect(
+      formatStatus({
+        ...status,
+        hub: "disconnected",
+        retry: { inMs: 4_200, code: "unreachable" },
+        sessions: [],
+      }),
+    ).toBe(
+      "hub reconnecting to http://127.0.0.1:8080 in 5 s (unreachable) | 0 viewers | 30.0 fps 980 kbit/s",
+    );
+    expect(
+      formatStatus({ ...status, hub: "disconnected", retry: { inMs: 900, code: "disconnected" } }),
+    ).toMatch(/^hub reconnecting to http:\/\/127\.0\.0\.1:8080 in 1 s \| 2 viewers/);
   });
 });
 

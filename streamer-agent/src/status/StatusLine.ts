@@ -14,10 +14,26 @@ function ms(value: number | undefined): string {
   return value === undefined ? "-" : `${Math.round(value)}ms`;
 }
 
+function hubPart(status: AgentStatus): string {
+  if (status.retry) {
+    const why = status.retry.code === "disconnected" ? "" : ` (${status.retry.code})`;
+    return `hub reconnecting to ${status.hubUrl} in ${Math.ceil(status.retry.inMs / 1000)} s${why}`;
+  }
+  switch (status.hub) {
+    case "connected":
+      return "hub connected";
+    case "resuming":
+      return "hub resuming sessions";
+    case "connecting":
+    case "disconnected":
+      return `hub connecting to ${status.hubUrl}`;
+  }
+}
+
 /** The status as one line of text (without colour, so it can be tested and truncated). */
 export function formatStatus(status: AgentStatus): string {
   const parts = [
-    `hub ${status.hub}`,
+    hubPart(status),
     `${status.sessions.length} viewer${status.sessions.length === 1 ? "" : "s"}`,
   ];
   for (const session of status.sessions) {
