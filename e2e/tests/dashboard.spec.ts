@@ -3,31 +3,21 @@
  * token, shows sessions as they come and go (state, RTT sparkline), and ends one as `kicked`,
  * which the player and the endings log both report.
  */
-import { expect, test, type Page } from "@playwright/test";
-import { startAgent, startHub, type HubProcess, type Managed } from "./support/processes.js";
+import type { Page } from "@playwright/test";
+import { expect, test } from "./support/fixtures.js";
 import { handle, openPlayer, waitForState } from "./support/player.js";
 
 const TOKEN = "e2e-admin-token-0123456789";
-
-let hub: HubProcess | undefined;
-let agent: Managed | undefined;
-
-test.afterEach(async () => {
-  await agent?.stop();
-  await hub?.stop();
-  agent = undefined;
-  hub = undefined;
-});
 
 const sessionRow = (dashboard: Page, sessionId: string) =>
   dashboard.locator(`#sessions tbody tr[data-session-id="${sessionId}"]`);
 const ending = (dashboard: Page, sessionId: string) =>
   dashboard.locator(`#endings li[data-session-id="${sessionId}"]`);
 
-test("the dashboard follows sessions live and ends one as kicked", async ({ context }, testInfo) => {
-  hub = await startHub(["--admin-token", TOKEN, "--heartbeat-interval-ms", "300"]);
+test("the dashboard follows sessions live and ends one as kicked", async ({ context, procs }, testInfo) => {
+  const hub = await procs.hub(["--admin-token", TOKEN, "--heartbeat-interval-ms", "300"]);
   expect(hub.logs.find((l) => l.dashboardUrl !== undefined)?.dashboardUrl).toBe(`${hub.url}/dashboard`);
-  agent = await startAgent(hub.url, "cam-dash");
+  await procs.agent(hub.url, "cam-dash");
 
   const dashboard = await context.newPage();
   await dashboard.setViewportSize({ width: 1280, height: 720 });
@@ -87,8 +77,8 @@ test("the dashboard follows sessions live and ends one as kicked", async ({ cont
   await testInfo.attach("dashboard-kicked", { path: after, contentType: "image/png" });
 });
 
-test("the dashboard asks for the token and refuses a wrong one", async ({ page }) => {
-  hub = await startHub(["--admin-token", TOKEN]);
+test("the dashboard asks for the token and refuses a wrong one", async ({ page, procs }) => {
+  const hub = await procs.hub(["--admin-token", TOKEN]);
   await page.goto(`${hub.url}/dashboard`);
   await expect(page.locator("#login")).toBeVisible();
   await page.locator("#token").fill("wrong-token-0123456789");
@@ -103,8 +93,8 @@ test("the dashboard asks for the token and refuses a wrong one", async ({ page }
   await expect(page.locator("#connection")).toHaveText("Live");
 });
 
-test("without admin.token the dashboard says how to turn it on", async ({ page }) => {
-  hub = await startHub();
+test("without admin.token the dashboard says how to turn it on", async ({ page, procs }) => {
+  const hub = await procs.hub();
   await page.goto(`${hub.url}/dashboard#token=${TOKEN}`);
   await expect(page.locator("#login-error")).toContainText("set admin.token");
 });

@@ -6,25 +6,15 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, test } from "@playwright/test";
-import { startAgent, startHub, type HubProcess, type Managed } from "./support/processes.js";
+import { expect, test } from "./support/fixtures.js";
 import { handle, openPlayer, videoStats, waitForState } from "./support/player.js";
-
-let hub: HubProcess | undefined;
-let agent: Managed | undefined;
-
-test.afterEach(async () => {
-  await agent?.stop();
-  await hub?.stop();
-  agent = undefined;
-  hub = undefined;
-});
 
 test("a short hang of the agent shows 'link degraded', then live again, without ending the session", async ({
   page,
+  procs,
 }, testInfo) => {
-  hub = await startHub(["--heartbeat-interval-ms", "400", "--heartbeat-missed-beats", "5"]);
-  agent = await startAgent(hub.url, "cam-blip");
+  const hub = await procs.hub(["--heartbeat-interval-ms", "400", "--heartbeat-missed-beats", "5"]);
+  const agent = await procs.agent(hub.url, "cam-blip");
   await openPlayer(page, hub.url, "cam-blip");
   await waitForState(page, "live");
   await expect
@@ -50,8 +40,9 @@ test("a short hang of the agent shows 'link degraded', then live again, without 
 test("the video keeps playing through a signaling outage shorter than the grace period, same session after", async ({
   page,
   context,
+  procs,
 }) => {
-  hub = await startHub([
+  const hub = await procs.hub([
     "--heartbeat-interval-ms",
     "500",
     "--heartbeat-missed-beats",
@@ -59,7 +50,7 @@ test("the video keeps playing through a signaling outage shorter than the grace 
     "--heartbeat-resume-grace-ms",
     "8000",
   ]);
-  agent = await startAgent(hub.url, "cam-resume");
+  const agent = await procs.agent(hub.url, "cam-resume");
   await openPlayer(page, hub.url, "cam-resume");
   await waitForState(page, "live");
   await expect
@@ -92,8 +83,9 @@ test("the video keeps playing through a signaling outage shorter than the grace 
 test("past the grace period the session ends as player-left, and the player starts a new one when back", async ({
   page,
   context,
+  procs,
 }) => {
-  hub = await startHub([
+  const hub = await procs.hub([
     "--heartbeat-interval-ms",
     "300",
     "--heartbeat-missed-beats",
@@ -101,7 +93,7 @@ test("past the grace period the session ends as player-left, and the player star
     "--heartbeat-resume-grace-ms",
     "1000",
   ]);
-  agent = await startAgent(hub.url, "cam-grace");
+  const agent = await procs.agent(hub.url, "cam-grace");
   await openPlayer(page, hub.url, "cam-grace");
   await waitForState(page, "live");
   const { sessionId } = await handle(page);
@@ -124,9 +116,10 @@ test("past the grace period the session ends as player-left, and the player star
 
 test("the overlay shows the heartbeat RTT and the media-path RTT as the agent measured them", async ({
   page,
+  procs,
 }, testInfo) => {
-  hub = await startHub(["--heartbeat-interval-ms", "300"]);
-  agent = await startAgent(hub.url, "cam-rtt");
+  const hub = await procs.hub(["--heartbeat-interval-ms", "300"]);
+  await procs.agent(hub.url, "cam-rtt");
   await openPlayer(page, hub.url, "cam-rtt");
   await waitForState(page, "live");
   await expect
@@ -137,6 +130,8 @@ test("the overlay shows the heartbeat RTT and the media-path RTT as the agent me
     .toBeGreaterThan(2);
   await expect.poll(async () => (await handle(page)).mediaRttMs, { timeout: 15_000 }).not.toBeNull();
   await expect.poll(async () => (await handle(page)).heartbeatRttMs, { timeout: 15_000 }).not.toBeNull();
+  await page.keyboard.press("s"); // the stats panel holds both RTTs
+  await expect(page.locator("#heartbeat-rtt")).toBeVisible();
   await expect(page.locator("#heartbeat-rtt")).toHaveText(/\d+(\.\d+)? ms/);
   await expect(page.locator("#media-rtt")).toHaveText(/\d+(\.\d+)? ms/);
   const screenshot = testInfo.outputPath("player-rtts.png");
@@ -146,12 +141,13 @@ test("the overlay shows the heartbeat RTT and the media-path RTT as the agent me
 
 test("editing the interval in the hub's config file changes the agent's ping cadence without a restart", async ({
   page,
+  procs,
 }) => {
   const dir = mkdtempSync(join(tmpdir(), "heartline-e2e-"));
   const file = join(dir, "heartline.config.json");
   writeFileSync(file, JSON.stringify({ heartbeat: { intervalMs: 2000, missedBeats: 3 } }));
-  hub = await startHub(["--config", file]);
-  agent = await startAgent(hub.url, "cam-live-config");
+  const hub = await procs.hub(["--config", file]);
+  await procs.agent(hub.url, "cam-live-config");
   await openPlayer(page, hub.url, "cam-live-config");
   await waitForState(page, "live");
 
@@ -175,4 +171,21 @@ test("editing the interval in the hub's config file changes the agent's ping cad
   writeFileSync(file, JSON.stringify({ heartbeat: { intervalMs: -1 } }));
   await hub.waitForLog((l) => l.msg === "config change rejected; the running config stays");
   expect((await handle(page)).config?.heartbeat.intervalMs).toBe(200);
+});
+
+test("closing the player's tab ends its session at once as player-left, not after the resume grace", async ({
+  context,
+  procs,
+}) => {
+  // A long grace period, so a lost goodbye would show as a 20 s wait.
+  const hub = await procs.hub(["--heartbeat-resume-grace-ms", "20000"]);
+  const agent = await procs.agent(hub.url, "cam-close");
+  const page = await context.newPage();
+  await openPlayer(page, hub.url, "cam-close");
+  await waitForState(page, "live");
+  const { sessionId } = await handle(page);
+
+  await page.close();
+  const closed = await agent.waitForLog((l) => l.msg === "session closed" && l.sessionId === sessionId, 5000);
+  expect(closed.reason).toBe("player-left");
 });

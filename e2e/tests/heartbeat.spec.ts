@@ -2,8 +2,7 @@
  * The vertical slice as a person meets it: the real agent streams, the real hub relays, Debian's
  * chromium plays; then we pull plugs and watch both ends say why the session ended.
  */
-import { expect, test } from "@playwright/test";
-import { startAgent, startHub, type HubProcess, type Managed } from "./support/processes.js";
+import { expect, test } from "./support/fixtures.js";
 import {
   handle,
   openPlayer,
@@ -13,19 +12,9 @@ import {
   waitForState,
 } from "./support/player.js";
 
-let hub: HubProcess | undefined;
-let agent: Managed | undefined;
-
-test.afterEach(async () => {
-  await agent?.stop();
-  await hub?.stop();
-  agent = undefined;
-  hub = undefined;
-});
-
-test("the player shows live video from the agent", async ({ page }, testInfo) => {
-  hub = await startHub();
-  agent = await startAgent(hub.url, "cam-live");
+test("the player shows live video from the agent", async ({ page, procs }, testInfo) => {
+  const hub = await procs.hub();
+  await procs.agent(hub.url, "cam-live");
   await openPlayer(page, hub.url, "cam-live");
   await waitForState(page, "live");
 
@@ -47,9 +36,9 @@ test("the player shows live video from the agent", async ({ page }, testInfo) =>
   await expect(page.locator("#state")).toContainText(/live/i);
 });
 
-test("the agent pings at the interval set in the hub's config", async ({ page }) => {
-  hub = await startHub(["--heartbeat-interval-ms", "250"]);
-  agent = await startAgent(hub.url, "cam-cadence");
+test("the agent pings at the interval set in the hub's config", async ({ page, procs }) => {
+  const hub = await procs.hub(["--heartbeat-interval-ms", "250"]);
+  await procs.agent(hub.url, "cam-cadence");
   await openPlayer(page, hub.url, "cam-cadence");
   await waitForState(page, "live");
   expect((await handle(page)).config?.heartbeat.intervalMs).toBe(250);
@@ -64,11 +53,17 @@ test("the agent pings at the interval set in the hub's config", async ({ page })
 
 test("a hung agent (SIGSTOP) ends the session as a streamer heartbeat timeout, and the player recovers", async ({
   page,
+  procs,
 }, testInfo) => {
   const intervalMs = 500;
   const timeoutMs = intervalMs * 2;
-  hub = await startHub(["--heartbeat-interval-ms", String(intervalMs), "--heartbeat-missed-beats", "2"]);
-  agent = await startAgent(hub.url, "cam-stop");
+  const hub = await procs.hub([
+    "--heartbeat-interval-ms",
+    String(intervalMs),
+    "--heartbeat-missed-beats",
+    "2",
+  ]);
+  const agent = await procs.agent(hub.url, "cam-stop");
   await openPlayer(page, hub.url, "cam-stop");
   await waitForState(page, "live");
   const { sessionId } = await handle(page);
@@ -107,10 +102,16 @@ test("a hung agent (SIGSTOP) ends the session as a streamer heartbeat timeout, a
 
 test("a frozen page (debugger paused) makes the agent close that peer connection as a player heartbeat timeout", async ({
   page,
+  procs,
 }) => {
   const intervalMs = 500;
-  hub = await startHub(["--heartbeat-interval-ms", String(intervalMs), "--heartbeat-missed-beats", "2"]);
-  agent = await startAgent(hub.url, "cam-freeze");
+  const hub = await procs.hub([
+    "--heartbeat-interval-ms",
+    String(intervalMs),
+    "--heartbeat-missed-beats",
+    "2",
+  ]);
+  const agent = await procs.agent(hub.url, "cam-freeze");
   await openPlayer(page, hub.url, "cam-freeze");
   await waitForState(page, "live");
   const { sessionId } = await handle(page);

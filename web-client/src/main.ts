@@ -1,6 +1,9 @@
 import "./style.css";
+import { PlayerControls } from "./controls/player-controls.js";
 import { installDebugHandle } from "./debug/debug-handle.js";
+import { element } from "./overlay/dom.js";
 import { Overlay } from "./overlay/overlay.js";
+import { StatsPanel } from "./overlay/stats-panel.js";
 import { createPlayerPeer } from "./peer/player-peer.js";
 import { browserClock } from "./session/clock.js";
 import { PlayerSession } from "./session/player-session.js";
@@ -11,34 +14,55 @@ import { VideoView } from "./video/video-view.js";
 // before this module has finished (socket and media events are asynchronous).
 
 /**
- * How often the overlay refreshes the age of the last ping (display only). Hidden tabs throttle
- * this timer, and that is fine: pings are answered from message handlers, never from a timer.
+ * How often the overlay refreshes the age of the last ping and the countdowns (display only).
+ * Hidden tabs throttle this timer, and that is fine: pings are answered from message handlers,
+ * never from a timer.
  */
 const OVERLAY_TICK_MS = 250;
 
-const videoElement = document.getElementById("video");
-if (!(videoElement instanceof HTMLVideoElement)) throw new Error("index.html lacks <video id=video>");
-const wantedStreamerId = new URLSearchParams(location.search).get("streamer")?.trim() || null;
+const videoElement = element("video", HTMLVideoElement);
+const query = new URLSearchParams(location.search);
+const wantedStreamerId = query.get("streamer")?.trim() || null;
+/** The operator's player token, if the link carries one (hubs that are not open require it). */
+const token = query.get("token")?.trim() || null;
+
+function localStorageOrNull(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // blocked by the browser's privacy settings
+  }
+}
 
 const render = (): void => {
-  overlay.render(browserClock.now());
+  const now = browserClock.now();
+  overlay.render(now);
+  stats.render();
+  controls.render();
 };
 const video = new VideoView(videoElement, render);
-const hub = connectToHub({
-  resumeToken: () => session.resumeToken,
-  connected: () => {
-    session.hubConnected();
+const hub = connectToHub(
+  {
+    resumeToken: () => session.resumeToken,
+    connected: () => {
+      session.hubConnected();
+    },
+    disconnected: () => {
+      session.hubDisconnected();
+    },
+    unreachable: (refusal) => {
+      session.hubUnreachable(refusal);
+    },
+    refused: (refusal) => {
+      session.hubRefused(refusal);
+    },
+    message: (message) => {
+      session.handle(message);
+    },
+    changed: render,
   },
-  disconnected: () => {
-    session.hubDisconnected();
-  },
-  unreachable: (refusal) => {
-    session.hubUnreachable(refusal);
-  },
-  message: (message) => {
-    session.handle(message);
-  },
-});
+  { clock: browserClock, token },
+);
 const session = new PlayerSession({
   link: hub,
   createPeer: createPlayerPeer,
@@ -47,8 +71,27 @@ const session = new PlayerSession({
   wantedStreamerId,
   onChange: render,
 });
-const overlay = new Overlay(session, video);
+const overlay = new Overlay(session, video, hub);
+const stats = new StatsPanel(session);
+const controls = new PlayerControls({
+  container: element("player", HTMLElement),
+  video: videoElement,
+  stats,
+  session,
+  hub,
+  storage: localStorageOrNull(),
+  onChange: render,
+});
 
-installDebugHandle(session, video);
+installDebugHandle(session, { video, hub, controls });
 render();
 window.setInterval(render, OVERLAY_TICK_MS);
+
+// Leaving the page says goodbye, so the hub ends this player's session at once instead of
+// holding it for a resume that will never come. Back from the back/forward cache: reconnect.
+window.addEventListener("pagehide", () => {
+  hub.socket.disconnect();
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) hub.retryNow();
+});

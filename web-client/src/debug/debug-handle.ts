@@ -1,4 +1,5 @@
 import type { ConfigMessage, ReceiveStats, SessionCloseReason, SessionEnd } from "@heartline/shared";
+import type { VideoFigures } from "../peer/receive-stats.js";
 import type { StreamerEntry } from "../session/choose-streamer.js";
 import type { LinkState, PlayerSession } from "../session/player-session.js";
 
@@ -36,6 +37,29 @@ export interface HeartlineDebug {
   readonly resumes: number;
   /** The cached inbound video figures sent with each pong, or null. */
   readonly receiveStats: ReceiveStats | null;
+  /** The stats overlay's display figures of the last sample (resolution, bitrate, codec), or null. */
+  readonly videoFigures: VideoFigures | null;
+  /** While `state` is "refused": the hub's handshake code (`unauthorized`, ...); else null. */
+  readonly refusal: string | null;
+  /** After a `kicked`: no automatic resubscribe until the viewer presses Reconnect. */
+  readonly paused: boolean;
+  /** `performance.now()` when the next resubscribe attempt is due, or null. */
+  readonly retryAt: number | null;
+  /** `performance.now()` when the next attempt to reach the hub is due, or null. */
+  readonly hubRetryAt: number | null;
+  /** The stats overlay is shown. */
+  readonly statsVisible: boolean;
+  /** The video is muted (it starts muted, for autoplay). */
+  readonly muted: boolean;
+  /** The player is fullscreen. */
+  readonly fullscreen: boolean;
+}
+
+/** The parts of the player beyond the session that the handle reads. */
+export interface DebugSources {
+  video: { readonly firstFrameAt: number | null };
+  hub: { readonly retryAt: number | null };
+  controls: { readonly statsVisible: boolean; readonly muted: boolean; readonly fullscreen: boolean };
 }
 
 declare global {
@@ -44,10 +68,8 @@ declare global {
   }
 }
 
-export function installDebugHandle(
-  session: PlayerSession,
-  video: { readonly firstFrameAt: number | null },
-): HeartlineDebug {
+export function installDebugHandle(session: PlayerSession, sources: DebugSources): HeartlineDebug {
+  const { video, hub, controls } = sources;
   const handle: HeartlineDebug = Object.freeze({
     get state() {
       return session.state;
@@ -105,6 +127,30 @@ export function installDebugHandle(
     },
     get receiveStats() {
       return session.receiveStats;
+    },
+    get videoFigures() {
+      return session.videoFigures;
+    },
+    get refusal() {
+      return session.refusal;
+    },
+    get paused() {
+      return session.paused;
+    },
+    get retryAt() {
+      return session.retryAt;
+    },
+    get hubRetryAt() {
+      return hub.retryAt;
+    },
+    get statsVisible() {
+      return controls.statsVisible;
+    },
+    get muted() {
+      return controls.muted;
+    },
+    get fullscreen() {
+      return controls.fullscreen;
     },
   });
   Object.defineProperty(window, "heartline", { value: handle, writable: false, enumerable: true });

@@ -1,6 +1,6 @@
 import { SESSION_CLOSE_REASONS } from "@heartline/shared";
 import { describe, expect, it } from "vitest";
-import { describeCloseReason, describeLate } from "./describe-reason.js";
+import { describeCloseReason, describeLate, describeRefusal } from "./describe-reason.js";
 
 describe("describeCloseReason", () => {
   it("names the heartbeat silence in seconds", () => {
@@ -22,6 +22,23 @@ describe("describeCloseReason", () => {
     expect(describeCloseReason("media-timeout", 3000)).toBe(
       "The video connection failed (media path timeout).",
     );
+  });
+});
+
+describe("describeRefusal", () => {
+  it("says why the player may not connect and what to do", () => {
+    expect(describeRefusal("unauthorized", "https://play.example")).toBe(
+      "This player is not allowed to connect: its link has no valid token (missing, wrong or expired). Ask the operator for a new link.",
+    );
+    expect(describeRefusal("origin-not-allowed", "https://play.example")).toMatch(
+      /not allowed to connect: the hub does not accept players on https:\/\/play\.example\. Ask the operator/,
+    );
+  });
+});
+
+describe("describeCloseReason (operator)", () => {
+  it("says an operator ended a kicked session", () => {
+    expect(describeCloseReason("kicked", 3000)).toBe("An operator ended this session.");
   });
 });
 

@@ -24,9 +24,31 @@ export function describeCloseReason(reason: SessionCloseReason, heartbeatTimeout
       return "The session was ended from this player.";
     case "media-timeout":
       return "The video connection failed (media path timeout).";
+    case "kicked":
+      return "An operator ended this session.";
     case "hub-shutdown":
       return "The hub is shutting down.";
   }
+}
+
+/**
+ * Why the hub refused this player's handshake, as one sentence with the next step.
+ * @param refusal the hub's handshake code (`unauthorized`, `origin-not-allowed`, ...).
+ * @param origin this page's origin, named when the hub refused it.
+ */
+export function describeRefusal(refusal: string, origin: string): string {
+  let why: string;
+  switch (refusal) {
+    case "unauthorized":
+      why = "its link has no valid token (missing, wrong or expired)";
+      break;
+    case "origin-not-allowed":
+      why = `the hub does not accept players on ${origin}`;
+      break;
+    default:
+      why = `the hub said “${refusal}”`;
+  }
+  return `This player is not allowed to connect: ${why}. Ask the operator for a new link.`;
 }
 
 /** Which end missed a beat, in plain words (`late` of a stale `sessionState`). */

@@ -1,5 +1,7 @@
 import type { LinkState, PlayerSession } from "../session/player-session.js";
-import { describeCloseReason, describeLate, formatSeconds } from "./describe-reason.js";
+import { describeCloseReason, describeLate, describeRefusal } from "./describe-reason.js";
+import { element, setText } from "./dom.js";
+import { secondsUntil } from "./format-stats.js";
 
 /** Each label contains its state's name, so a test can match either. */
 const STATE_LABELS: Record<LinkState, string> = {
@@ -11,21 +13,13 @@ const STATE_LABELS: Record<LinkState, string> = {
   reconnecting: "Reconnecting to hub",
   ended: "Ended",
   offline: "Offline — hub unreachable",
+  refused: "Not allowed (refused by the hub)",
 };
 
-/** "12 ms", or "—" until the streamer has measured it. */
-function formatRtt(ms: number | null): string {
-  return ms === null ? "—" : `${Math.round(ms)} ms`;
-}
-
-function element<T extends HTMLElement>(id: string, type: new () => T): T {
-  const found = document.getElementById(id);
-  if (!(found instanceof type)) throw new Error(`index.html lacks #${id}`);
-  return found;
-}
-
-function setText(target: HTMLElement, text: string): void {
-  if (target.textContent !== text) target.textContent = text;
+/** The hub connection's retry schedule, for the countdown. */
+export interface RetrySchedule {
+  /** `clock.now()` when the next attempt to reach the hub is due, or null. */
+  readonly retryAt: number | null;
 }
 
 function setShown(target: HTMLElement, text: string | null): void {
@@ -42,9 +36,6 @@ export class Overlay {
   private readonly state = element("state", HTMLElement);
   private readonly streamer = element("streamer", HTMLElement);
   private readonly lastPing = element("last-ping", HTMLElement);
-  private readonly heartbeat = element("heartbeat", HTMLElement);
-  private readonly heartbeatRtt = element("heartbeat-rtt", HTMLElement);
-  private readonly mediaRtt = element("media-rtt", HTMLElement);
   private readonly reason = element("reason", HTMLElement);
   private readonly detail = element("detail", HTMLElement);
   private readonly notice = element("notice", HTMLElement);
@@ -54,6 +45,7 @@ export class Overlay {
   constructor(
     private readonly session: PlayerSession,
     private readonly video: { readonly firstFrameAt: number | null },
+    private readonly hub: RetrySchedule,
   ) {}
 
   render(now: number): void {
@@ -74,19 +66,12 @@ export class Overlay {
       this.lastPing.dataset.ageMs = String(Math.round(age));
     }
 
-    const hb = s.config?.heartbeat;
-    setText(
-      this.heartbeat,
-      hb ? `every ${formatSeconds(hb.intervalMs)}, timeout ${formatSeconds(hb.timeoutMs)}` : "—",
-    );
-
-    setText(this.heartbeatRtt, formatRtt(s.heartbeatRttMs));
-    setText(this.mediaRtt, formatRtt(s.mediaRttMs));
-
-    const reason =
-      s.state === "ended" && s.closeReason !== null
-        ? describeCloseReason(s.closeReason, hb?.timeoutMs ?? null)
-        : null;
+    let reason: string | null = null;
+    if (s.state === "ended" && s.closeReason !== null) {
+      reason = describeCloseReason(s.closeReason, s.config?.heartbeat.timeoutMs ?? null);
+    } else if (s.state === "refused" && s.refusal !== null) {
+      reason = describeRefusal(s.refusal, location.origin);
+    }
     setShown(this.reason, reason);
     if (s.closeReason === null) delete this.reason.dataset.reason;
     else this.reason.dataset.reason = s.closeReason;
@@ -99,32 +84,43 @@ export class Overlay {
   /** What happens next, in plain words. */
   private nextStep(now: number): string | null {
     const s = this.session;
+    const hubRetry = this.hub.retryAt === null ? null : secondsUntil(this.hub.retryAt, now);
     switch (s.state) {
       case "connecting":
         return "Connecting to the hub…";
       case "offline":
-        return "Hub unreachable — retrying…";
+        return hubRetry === null
+          ? "The hub cannot be reached. Trying now…"
+          : `The hub cannot be reached. Retrying in ${hubRetry} s — or press Reconnect.`;
+      case "refused":
+        return hubRetry === null ? "Trying again now…" : `Trying again in ${hubRetry} s.`;
       case "negotiating":
         return `Setting up the stream from ${s.streamerId ?? "the streamer"}…`;
       case "live":
         return this.video.firstFrameAt === null ? "Connected — waiting for the first video frame…" : null;
       case "stale":
-        return describeLate(s.late);
+        return `${describeLate(s.late)} The video may stall; it recovers by itself, or the session ends.`;
       case "reconnecting":
-        return "Reconnecting to the hub… the video keeps playing.";
+        return hubRetry === null
+          ? "Reconnecting to the hub… the video keeps playing."
+          : `Lost the hub; next try in ${hubRetry} s. The video keeps playing meanwhile.`;
       case "waiting":
       case "ended": {
+        if (s.paused) return "Press Reconnect to watch again.";
         if (s.retryAt !== null && s.choice.kind === "subscribe") {
-          const left = Math.max(0, s.retryAt - now) / 1000;
-          return `Rejoining ${s.choice.streamerId} in ${left.toFixed(1)} s…`;
+          const left = secondsUntil(s.retryAt, now);
+          // After a refusal the notice already names the stream.
+          return s.notice === null
+            ? `Rejoining ${s.choice.streamerId} in ${left} s…`
+            : `Retrying in ${left} s — or press Reconnect.`;
         }
         if (s.choice.kind === "pick") return "Several streamers are live — pick one:";
         if (s.state === "ended" && s.closeReason === "hub-shutdown")
           return "Waiting for the hub to come back…";
         if (s.state === "ended") return "Waiting for the streamer to come back…";
         return s.choice.kind === "wait" && s.choice.streamerId !== null
-          ? `Waiting for streamer “${s.choice.streamerId}”…`
-          : "Waiting for a streamer…";
+          ? `“${s.choice.streamerId}” is not streaming right now. The video starts as soon as it is.`
+          : "Nobody is streaming to this hub right now. The video starts as soon as someone does.";
       }
     }
   }
@@ -140,7 +136,10 @@ export class Overlay {
       .sort((a, b) => a.streamerId.localeCompare(b.streamerId))
       .map(({ streamerId, players }) => {
         const link = document.createElement("a");
-        link.href = `?streamer=${encodeURIComponent(streamerId)}`;
+        // Keeps the rest of the query (the operator's `?token=`).
+        const params = new URLSearchParams(location.search);
+        params.set("streamer", streamerId);
+        link.href = `?${params.toString()}`;
         link.textContent = streamerId;
         const count = document.createElement("span");
         count.className = "players";

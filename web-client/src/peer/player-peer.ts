@@ -3,10 +3,9 @@ import {
   type IceCandidateInit,
   type IceServer,
   type MediaPing,
-  type ReceiveStats,
 } from "@heartline/shared";
 import { answerMediaPing } from "./media-heartbeat.js";
-import { readReceiveStats, type ReceiveStatsSample } from "./receive-stats.js";
+import { readReceiveStats, type ReceiveReading, type ReceiveStatsSample } from "./receive-stats.js";
 
 /** What a session's peer connection reports back to its owner. */
 export interface PeerEvents {
@@ -28,7 +27,7 @@ export interface Peer {
   /** Adds a trickled candidate, after any offer still being applied. */
   addRemoteCandidate(candidate: IceCandidateInit): void;
   /** The inbound video figures now (`getStats()`), or null before any video arrives or once closed. */
-  readReceiveStats(): Promise<ReceiveStats | null>;
+  readReceiveStats(): Promise<ReceiveReading | null>;
   /** Idempotent. */
   close(): void;
 }
@@ -105,12 +104,12 @@ export class PlayerPeer implements Peer {
     });
   }
 
-  async readReceiveStats(): Promise<ReceiveStats | null> {
+  async readReceiveStats(): Promise<ReceiveReading | null> {
     const pc = this.connection;
     if (pc === null) return null;
     const sample = readReceiveStats(await pc.getStats(), this.lastSample);
     if (sample !== null) this.lastSample = sample;
-    return sample?.stats ?? null;
+    return sample === null ? null : { stats: sample.stats, video: sample.video };
   }
 
   close(): void {

@@ -36,6 +36,25 @@ describe("readReceiveStats", () => {
     expect(second?.stats).toEqual({ framesDecoded: 125, fps: 25, jitterMs: 0, packetsLost: 0 });
   });
 
+  it("reads resolution, the codec's mimeType and the bitrate from the bytesReceived delta", () => {
+    const codec = { type: "codec", id: "C1", mimeType: "video/VP8" };
+    const entry = { type: "inbound-rtp", kind: "video", frameWidth: 640, frameHeight: 360, codecId: "C1" };
+    const first = readReceiveStats(report(codec, { ...entry, timestamp: 1000, bytesReceived: 10_000 }), null);
+    expect(first?.video).toEqual({ width: 640, height: 360, bitrateKbps: null, codec: "video/VP8" });
+    const second = readReceiveStats(
+      report(codec, { ...entry, timestamp: 2000, bytesReceived: 135_000 }),
+      first,
+    );
+    expect(second?.video.bitrateKbps).toBe(1000);
+  });
+
+  it("gives no bitrate when bytesReceived went backwards, and no codec without a codec entry", () => {
+    const entry = { type: "inbound-rtp", kind: "video", codecId: "missing" };
+    const first = readReceiveStats(report({ ...entry, timestamp: 1000, bytesReceived: 50_000 }), null);
+    const second = readReceiveStats(report({ ...entry, timestamp: 2000, bytesReceived: 100 }), first);
+    expect(second?.video).toEqual({ width: null, height: null, bitrateKbps: null, codec: null });
+  });
+
   it("is null before any video arrives", () => {
     expect(readReceiveStats(report({ type: "transport" }), null)).toBeNull();
   });

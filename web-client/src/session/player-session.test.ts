@@ -6,6 +6,7 @@ import type {
 } from "@heartline/shared";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Peer, PeerEvents } from "../peer/player-peer.js";
+import type { ReceiveReading, VideoFigures } from "../peer/receive-stats.js";
 import type { Clock } from "./clock.js";
 import { PlayerSession, RESUME_SLACK_MS, STATS_SAMPLE_MS } from "./player-session.js";
 
@@ -46,6 +47,8 @@ class FakePeer implements Peer {
   calls: string[] = [];
   /** What the next `readReceiveStats()` resolves with. */
   stats: ReceiveStats | null = null;
+  /** The display figures that come with `stats`. */
+  video: VideoFigures = { width: 640, height: 360, bitrateKbps: 800, codec: "video/VP8" };
   statsReads = 0;
   constructor(readonly events: PeerEvents) {}
   get pc(): RTCPeerConnection | null {
@@ -60,9 +63,11 @@ class FakePeer implements Peer {
     this.candidates.push(candidate);
     this.calls.push(`candidate ${candidate.candidate}`);
   }
-  readReceiveStats(): Promise<ReceiveStats | null> {
+  readReceiveStats(): Promise<ReceiveReading | null> {
     this.statsReads += 1;
-    return Promise.resolve(this.closed ? null : this.stats);
+    return Promise.resolve(
+      this.closed || this.stats === null ? null : { stats: this.stats, video: this.video },
+    );
   }
   close(): void {
     this.closed = true;
@@ -250,6 +255,98 @@ describe("PlayerSession", () => {
     expect(session.notice).toMatch(/not live/);
     clock.advance(1000);
     expect(sent.at(-1)).toEqual({ type: "listStreamers" });
+  });
+
+  it("says a full stream is full, with its viewer count, and retries with backoff", () => {
+    make(null);
+    session.handle({ type: "streamerList", streamers: [{ streamerId: "cam1", players: 12 }] });
+    session.handle({ type: "error", code: "streamer-full", message: "streamer is full" });
+    expect(session.state).toBe("waiting");
+    expect(session.notice).toBe("This stream is full (12 viewers).");
+    expect(session.retryAt).toBe(clock.now() + 1000);
+    clock.advance(1000);
+    expect(sent.at(-1)).toEqual({ type: "listStreamers" });
+    session.handle({ type: "streamerList", streamers: [{ streamerId: "cam1", players: 12 }] });
+    session.handle({ type: "error", code: "streamer-full", message: "streamer is full" });
+    expect(session.retryAt).toBe(clock.now() + 2000);
+  });
+
+  it("explains too-many-subscriptions and retries later", () => {
+    make(null);
+    session.handle(listed("cam1"));
+    session.handle({ type: "error", code: "too-many-subscriptions", message: "limit" });
+    expect(session.state).toBe("waiting");
+    expect(session.notice).toMatch(/as many streams as the hub allows/);
+    expect(session.retryAt).not.toBeNull();
+  });
+
+  it("does not come back by itself after an operator kicked the session, only on retryNow()", async () => {
+    make(null);
+    session.handle(listed("cam1"));
+    await startSession("s1");
+    session.handle({ type: "sessionClosed", sessionId: "s1", reason: "kicked" });
+    expect(session.state).toBe("ended");
+    expect(session.paused).toBe(true);
+    expect(session.retryAt).toBeNull();
+    clock.advance(60_000);
+    session.handle(listed("cam1"));
+    expect(sent.filter((m) => m.type === "subscribe")).toHaveLength(1);
+
+    session.retryNow();
+    expect(sent.at(-1)).toEqual({ type: "listStreamers" });
+    session.handle(listed("cam1"));
+    expect(sent.at(-1)).toEqual({ type: "subscribe", streamerId: "cam1" });
+  });
+
+  it("does not retry a subscribe the hub refused as not-allowed", () => {
+    make(null);
+    session.handle(listed("cam1"));
+    session.handle({ type: "error", code: "not-allowed", message: "token for cam2 only" });
+    expect(session.notice).toBe("This link does not allow watching cam1. Ask the operator for a link to it.");
+    expect(session.paused).toBe(true);
+    expect(session.retryAt).toBeNull();
+  });
+
+  it("retryNow() skips the pending resubscribe delay", async () => {
+    make(null);
+    session.handle(listed("cam1"));
+    await startSession("s1");
+    session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
+    expect(session.retryAt).not.toBeNull();
+    sent = [];
+    session.retryNow();
+    expect(session.retryAt).toBeNull();
+    expect(sent).toEqual([{ type: "listStreamers" }]);
+  });
+
+  it("shows a refusal of its token as refused, keeps no session, and starts over once let in", async () => {
+    make(null);
+    session.handle(listed("cam1"));
+    await startSession("s1");
+    session.hubDisconnected();
+    session.hubRefused("unauthorized");
+    expect(session.state).toBe("refused");
+    expect(session.refusal).toBe("unauthorized");
+    expect(session.sessionId).toBeNull();
+    expect(peers[0]?.closed).toBe(true);
+    session.hubConnected();
+    expect(session.refusal).toBeNull();
+    session.handle(config);
+    expect(session.state).toBe("waiting");
+  });
+
+  it("keeps the display figures of the latest stats sample until teardown", async () => {
+    make(null);
+    session.handle(listed("cam1"));
+    await startSession("s1");
+    const peer = peers[0];
+    if (!peer) throw new Error("no peer");
+    peer.stats = { framesDecoded: 30, fps: 30, jitterMs: 1, packetsLost: 0 };
+    clock.advance(STATS_SAMPLE_MS);
+    await flush();
+    expect(session.videoFigures).toEqual(peer.video);
+    session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
+    expect(session.videoFigures).toBeNull();
   });
 
   it("drops a session still negotiating when the hub becomes unreachable and starts over on reconnect", () => {

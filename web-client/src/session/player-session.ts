@@ -14,6 +14,7 @@ import type {
   SessionStateMessage,
 } from "@heartline/shared";
 import type { Peer, PeerFactory } from "../peer/player-peer.js";
+import type { VideoFigures } from "../peer/receive-stats.js";
 import { chooseStreamer, type StreamerChoice, type StreamerEntry } from "./choose-streamer.js";
 import type { Clock } from "./clock.js";
 import { ResubscribeBackoff } from "./resubscribe-backoff.js";
@@ -30,13 +31,15 @@ export type LinkState =
   | "live"
   /** The peer connection is up but the hub says an end missed a heartbeat (`late` says which). */
   | "stale"
-  /** The socket dropped mid-session; the video keeps playing peer-to-peer while socket.io
-   * reconnects and resumes the session with the `resumeToken`. */
+  /** The socket dropped mid-session; the video keeps playing peer-to-peer while the hub
+   * connection retries and resumes the session with the `resumeToken`. */
   | "reconnecting"
   /** The hub closed the session (`closeReason` says why); recovery is pending. */
   | "ended"
-  /** The socket to the hub is down; socket.io is reconnecting. */
-  | "offline";
+  /** The socket to the hub is down; the connection retries with backoff. */
+  | "offline"
+  /** The hub refused this player's token or page origin (`refusal` says which); retried slowly. */
+  | "refused";
 
 /** The hub side as the session sees it: one way out. */
 export interface HubLink {
@@ -101,6 +104,16 @@ export class PlayerSession {
   resumes = 0;
   /** The latest inbound video figures, sampled every STATS_SAMPLE_MS; sent with each pong. */
   receiveStats: ReceiveStats | null = null;
+  /** Display-only figures of the same sample: resolution, bitrate, codec. */
+  videoFigures: VideoFigures | null = null;
+  /** While `state` is "refused": the hub's handshake code (`unauthorized`, `origin-not-allowed`). */
+  refusal: string | null = null;
+  /**
+   * No automatic resubscribe: an operator ended the session (`kicked`), so coming straight back
+   * would undo that; or the hub said this player may not watch that streamer (`not-allowed`).
+   * `retryNow()` (the viewer's Reconnect) lifts it.
+   */
+  paused = false;
 
   private readonly link: HubLink;
   private readonly createPeer: PeerFactory;
@@ -154,6 +167,7 @@ export class PlayerSession {
     this.hubUp = true;
     this.awaitingConfig = true;
     this.listFresh = false;
+    this.refusal = null;
     if (this.state !== "reconnecting") {
       this.state = "connecting";
       this.notice = null;
@@ -162,8 +176,8 @@ export class PlayerSession {
   }
 
   /**
-   * The socket dropped. A session whose media is up keeps playing peer-to-peer while socket.io
-   * reconnects with the resume token; the hub keeps it for `resumeGraceMs`. Anything else
+   * The socket dropped. A session whose media is up keeps playing peer-to-peer while the hub
+   * connection retries with the resume token; the hub keeps it for `resumeGraceMs`. Anything else
    * (no session, or one still negotiating: its answer may be lost) is dropped here.
    */
   hubDisconnected(): void {
@@ -196,7 +210,43 @@ export class PlayerSession {
     }
     this.teardown();
     this.state = "offline";
-    this.notice = refusal === null ? null : `The hub refused this player (${refusal}).`;
+    this.refusal = null;
+    this.notice =
+      refusal === null
+        ? null
+        : refusal === "too-many-connections"
+          ? "The hub has too many connections from this network right now."
+          : `The hub refused this player (${refusal}).`;
+    this.onChange();
+  }
+
+  /**
+   * The hub refused this player's token or page origin. Nothing to resume: a new link is needed
+   * (the connection still retries slowly, in case the operator fixes it on the hub's side).
+   */
+  hubRefused(refusal: string): void {
+    this.hubUp = false;
+    this.awaitingConfig = false;
+    this.cancelRetry();
+    this.teardown();
+    this.state = "refused";
+    this.refusal = refusal;
+    this.notice = null;
+    this.onChange();
+  }
+
+  /**
+   * The viewer asked to try again now (the Reconnect button) while waiting or after an ending:
+   * skips the pending delay and lifts the pause after a `kicked`. Reconnecting the socket itself
+   * is the hub connection's business.
+   */
+  retryNow(): void {
+    if (this.state !== "waiting" && this.state !== "ended") return;
+    if (this.sessionId !== null || this.pendingSubscribe !== null) return;
+    this.paused = false;
+    this.backoff.reset();
+    this.cancelRetry();
+    this.link.send({ type: "listStreamers" });
     this.onChange();
   }
 
@@ -307,6 +357,7 @@ export class PlayerSession {
   private considerSubscribing(): void {
     this.choice = chooseStreamer(this.streamers, this.wanted, this.streamerId);
     if (this.state === "connecting" || this.state === "offline" || this.state === "reconnecting") return;
+    if (this.state === "refused" || this.paused) return;
     if (this.sessionId !== null || this.pendingSubscribe !== null) return;
     // While a retry is scheduled it asks for a fresh list itself when due.
     if (this.retryTimer !== null) return;
@@ -344,6 +395,7 @@ export class PlayerSession {
     this.heartbeatRttMs = null;
     this.mediaRttMs = null;
     this.receiveStats = null;
+    this.videoFigures = null;
     this.state = "negotiating";
   }
 
@@ -433,16 +485,23 @@ export class PlayerSession {
     // The reason already says it; a "media failed" notice of ours would repeat it.
     if (reason === "media-timeout") this.notice = null;
     this.state = "ended";
+    if (reason === "kicked") {
+      this.paused = true;
+      return;
+    }
     this.scheduleRetry(this.backoff.attemptEnded(liveMs));
   }
 
   private hubError(message: ErrorMessage): void {
     console.warn("heartline: hub error", message.code, message.message, message.sessionId ?? "");
-    if (message.code === "streamer-not-found" && this.pendingSubscribe !== null) {
+    const refusedSubscribe = this.pendingSubscribe !== null ? this.describeSubscribeRefusal(message) : null;
+    if (refusedSubscribe !== null) {
       this.pendingSubscribe = null;
-      this.notice = `Streamer ${this.streamerId ?? ""} is not live.`;
+      this.notice = refusedSubscribe;
       if (this.state !== "ended") this.state = "waiting";
-      this.scheduleRetry(this.backoff.attemptEnded(null));
+      // Retrying cannot make a link valid for another streamer: wait for the viewer.
+      if (message.code === "not-allowed") this.paused = true;
+      else this.scheduleRetry(this.backoff.attemptEnded(null));
     } else if (message.sessionId !== undefined && message.sessionId === this.sessionId) {
       this.notice = `Hub: ${message.message} (${message.code})`;
       if (message.code === "session-not-found") {
@@ -451,6 +510,27 @@ export class PlayerSession {
         this.state = "waiting";
         this.scheduleRetry(this.backoff.attemptEnded(null));
       }
+    }
+  }
+
+  /** Plain words for a hub error refusing our `subscribe`, or null if it is about something else. */
+  private describeSubscribeRefusal(message: ErrorMessage): string | null {
+    const streamerId = this.pendingSubscribe ?? "";
+    switch (message.code) {
+      case "streamer-not-found":
+        return `Streamer ${streamerId} is not live.`;
+      case "streamer-full": {
+        const players = this.streamers.find((s) => s.streamerId === streamerId)?.players;
+        return players === undefined
+          ? "This stream is full."
+          : `This stream is full (${players} ${players === 1 ? "viewer" : "viewers"}).`;
+      }
+      case "too-many-subscriptions":
+        return "This player already watches as many streams as the hub allows; close another player tab.";
+      case "not-allowed":
+        return `This link does not allow watching ${streamerId}. Ask the operator for a link to it.`;
+      default:
+        return null;
     }
   }
 
@@ -474,8 +554,10 @@ export class PlayerSession {
       if (peer === null) return;
       this.scheduleStatsSample();
       peer.readReceiveStats().then(
-        (stats) => {
-          if (this.peer === peer && stats !== null) this.receiveStats = stats;
+        (reading) => {
+          if (this.peer !== peer || reading === null) return;
+          this.receiveStats = reading.stats;
+          this.videoFigures = reading.video;
         },
         (error: unknown) => {
           console.warn("heartline: getStats failed", error);
@@ -527,6 +609,7 @@ export class PlayerSession {
     this.heartbeatRttMs = null;
     this.mediaRttMs = null;
     this.receiveStats = null;
+    this.videoFigures = null;
     if (this.statsTimer !== null) this.clock.clearTimeout(this.statsTimer);
     this.statsTimer = null;
     this.cancelResumeTimer();

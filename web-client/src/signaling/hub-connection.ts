@@ -1,4 +1,5 @@
 import {
+  HandshakeError,
   HubToPlayerMessageSchema,
   MESSAGE_EVENT,
   describeIssue,
@@ -9,9 +10,19 @@ import {
   type PlayerToHubMessage,
 } from "@heartline/shared";
 import { io, type Socket } from "socket.io-client";
+import type { Clock } from "../session/clock.js";
 import type { HubLink } from "../session/player-session.js";
+import { ReconnectBackoff } from "./reconnect-backoff.js";
 
 export type PlayerSocket = Socket<PlayerListenEvents, PlayerEmitEvents>;
+
+/** Handshake refusals about who this player is: retrying soon cannot help, only a new link. */
+export type AccessRefusal = typeof HandshakeError.Unauthorized | typeof HandshakeError.OriginNotAllowed;
+
+const ACCESS_REFUSALS: ReadonlySet<string> = new Set<AccessRefusal>([
+  HandshakeError.Unauthorized,
+  HandshakeError.OriginNotAllowed,
+]);
 
 export interface HubConnectionEvents {
   /** The `resumeToken` to present on every (re)connection, or null before the first `config`. */
@@ -20,43 +31,101 @@ export interface HubConnectionEvents {
   disconnected(reason: string): void;
   /** @param refusal the hub's handshake error code, or null if it could not be reached. */
   unreachable(refusal: string | null): void;
+  /** The hub refused this player's credentials or page origin. */
+  refused(refusal: AccessRefusal): void;
   /** A hub message that passed `HubToPlayerMessageSchema`. */
   message(message: HubToPlayerMessage): void;
+  /** A retry was scheduled or started (for the countdown on screen). */
+  changed(): void;
 }
 
-/** Wait before reconnecting when socket.io will not do it by itself (server-side disconnect). */
-const MANUAL_RECONNECT_MS = 2000;
+export interface HubConnectionOptions {
+  clock: Clock;
+  /** The operator's player token (`?token=`), sent as `auth.token`; null on an open hub. */
+  token: string | null;
+  /** Delays between attempts while the hub is unreachable. Default: `new ReconnectBackoff()`. */
+  backoff?: ReconnectBackoff;
+  /** Delay between attempts after an access refusal (`unauthorized`, ...). Default 30000 ms. */
+  refusedRetryMs?: number;
+}
+
+/** The socket to the hub, plus the reconnection schedule the overlay counts down. */
+export interface HubConnection extends HubLink {
+  readonly socket: PlayerSocket;
+  /** `clock.now()` when the next connection attempt is due, or null if none is scheduled. */
+  readonly retryAt: number | null;
+  /** Tries to connect now instead of waiting for the scheduled attempt (the Reconnect button). */
+  retryNow(): void;
+}
 
 /**
  * The player's socket to the hub it was served from: websocket only, validated inbound
- * messages, and reconnection even when the hub closed the socket itself.
+ * messages, and our own reconnection schedule.
+ *
+ * socket.io's built-in reconnection is off (`reconnection: false`): its delays are randomized
+ * inside the Manager and not exposed, and it gives up on a refused handshake or a server-side
+ * disconnect. Here one timer covers every case, so the overlay can say "retrying in 4 s" and
+ * the Reconnect button can cut the wait short: backoff (1 s doubling to 20 s) while the hub is
+ * unreachable, a slow 30 s after an access refusal (a hot loop would not make a bad token good).
  */
-export function connectToHub(events: HubConnectionEvents): HubLink & { socket: PlayerSocket } {
+export function connectToHub(events: HubConnectionEvents, options: HubConnectionOptions): HubConnection {
+  const { clock, token } = options;
+  const backoff = options.backoff ?? new ReconnectBackoff();
+  const refusedRetryMs = options.refusedRetryMs ?? 30_000;
+  let retryTimer: number | null = null;
+  let retryAt: number | null = null;
+
   const socket: PlayerSocket = io({
     transports: ["websocket"],
+    reconnection: false,
     // A callback, so every reconnection presents the token of the latest `config` and resumes.
     auth: (cb) => {
       const resumeToken = events.resumeToken();
-      const auth: HandshakeAuth = resumeToken === null ? { role: "player" } : { role: "player", resumeToken };
+      const auth: HandshakeAuth = { role: "player" };
+      if (token !== null) auth.token = token;
+      if (resumeToken !== null) auth.resumeToken = resumeToken;
       cb(auth);
     },
   });
 
+  const cancelRetry = (): void => {
+    if (retryTimer !== null) clock.clearTimeout(retryTimer);
+    retryTimer = null;
+    retryAt = null;
+  };
+  const attempt = (): void => {
+    cancelRetry();
+    if (!socket.connected) socket.connect();
+    events.changed();
+  };
+  const scheduleRetry = (delayMs: number): void => {
+    cancelRetry();
+    retryAt = clock.now() + delayMs;
+    retryTimer = clock.setTimeout(attempt, delayMs);
+  };
+
   socket.on("connect", () => {
+    backoff.reset();
+    cancelRetry();
     events.connected();
   });
   socket.on("disconnect", (reason) => {
+    // Scheduled first, so the state change below is rendered with its countdown.
+    if (reason !== "io client disconnect") scheduleRetry(backoff.next());
     events.disconnected(reason);
-    // After a server-side disconnect (e.g. hub shutdown) socket.io does not retry on its own.
-    if (!socket.active) window.setTimeout(() => socket.connect(), MANUAL_RECONNECT_MS);
   });
   socket.on("connect_error", (error) => {
     console.warn("heartline: cannot connect to the hub:", error.message);
     // Inactive after an error means the hub refused the handshake (its code is the message);
-    // otherwise the hub is just unreachable and socket.io retries by itself.
-    const refused = !socket.active;
-    events.unreachable(refused ? error.message : null);
-    if (refused) window.setTimeout(() => socket.connect(), MANUAL_RECONNECT_MS);
+    // otherwise the hub could not be reached at all.
+    const refusal = socket.active ? null : error.message;
+    if (refusal !== null && ACCESS_REFUSALS.has(refusal)) {
+      scheduleRetry(refusedRetryMs);
+      events.refused(refusal as AccessRefusal);
+    } else {
+      scheduleRetry(backoff.next());
+      events.unreachable(refusal);
+    }
   });
   socket.on(MESSAGE_EVENT, (raw: unknown) => {
     const result = HubToPlayerMessageSchema.safeParse(raw);
@@ -69,6 +138,10 @@ export function connectToHub(events: HubConnectionEvents): HubLink & { socket: P
 
   return {
     socket,
+    get retryAt() {
+      return retryAt;
+    },
+    retryNow: attempt,
     send(message: PlayerToHubMessage) {
       // socket.io would buffer while disconnected and flush on reconnect; a late pong, answer or
       // candidate helps nobody (and a resumed session needs none), so drop it.
