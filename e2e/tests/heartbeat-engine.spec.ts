@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "./support/fixtures.js";
+import { installHiddenTabEmulation, setTabHidden } from "./support/hidden-tab.js";
 import { handle, openPlayer, videoStats, waitForState } from "./support/player.js";
 
 test("a short hang of the agent shows 'link degraded', then live again, without ending the session", async ({
@@ -188,4 +189,36 @@ test("closing the player's tab ends its session at once as player-left, not afte
   await page.close();
   const closed = await agent.waitForLog((l) => l.msg === "session closed" && l.sessionId === sessionId, 5000);
   expect(closed.reason).toBe("player-left");
+});
+
+test("a background tab keeps its session: pongs come from message handlers, not throttled timers", async ({
+  page,
+  procs,
+}) => {
+  await installHiddenTabEmulation(page);
+  const hub = await procs.hub(["--heartbeat-interval-ms", "300", "--heartbeat-missed-beats", "3"]);
+  const agent = await procs.agent(hub.url, "cam-hidden");
+  await openPlayer(page, hub.url, "cam-hidden");
+  await waitForState(page, "live");
+  await expect
+    .poll(async () => (await handle(page)).mediaPingsReceived, { timeout: 15_000 })
+    .toBeGreaterThan(1);
+  const { sessionId } = await handle(page);
+
+  await setTabHidden(page, true);
+  expect(await page.evaluate(() => document.visibilityState)).toBe("hidden");
+  const before = await handle(page);
+  await page.waitForTimeout(5000); // 16 beats; every timer in the page now fires once a minute at most
+  const after = await handle(page);
+  await setTabHidden(page, false);
+
+  expect(after.sessionId).toBe(sessionId);
+  expect(after.pingsReceived - before.pingsReceived).toBeGreaterThanOrEqual(10);
+  expect(after.mediaPingsReceived - before.mediaPingsReceived).toBeGreaterThanOrEqual(10);
+  // The agent measured prompt answers throughout (a timer-sent pong would take up to a minute).
+  expect(after.heartbeatRttMs).not.toBeNull();
+  expect(after.heartbeatRttMs ?? Infinity).toBeLessThan(250);
+  expect(hub.logs.filter((l) => l.msg === "session closed")).toEqual([]);
+  expect(hub.logs.filter((l) => l.msg === "session state" && l.state === "stale")).toEqual([]);
+  expect(agent.logs.filter((l) => l.msg === "session closed")).toEqual([]);
 });
