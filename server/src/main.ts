@@ -47,15 +47,19 @@ if (loaded.helpRequested) {
 
 const { config } = loaded;
 const logger = createLogger({ level: config.log.level });
+const hub = createHub(config, { logger });
+// Never silent: a rejection nobody handled is logged and counted, and the hub keeps serving;
+// an uncaught exception leaves the process in an unknown state, so it is logged, counted and
+// the process exits for its supervisor to restart (peers reconnect and resume).
 process.on("unhandledRejection", (reason) => {
+  hub.metrics.processError("unhandled-rejection");
   logger.error({ err: reason }, "unhandled promise rejection");
 });
 process.on("uncaughtException", (error) => {
+  hub.metrics.processError("uncaught-exception");
   logger.fatal({ err: error }, "uncaught exception; exiting");
   process.exit(1);
 });
-
-const hub = createHub(config, { logger });
 try {
   const url = await hub.listen();
   const dashboardUrl = `${url}/dashboard`;

@@ -25,6 +25,7 @@ export class HubMetrics {
   readonly #endings: Counter<"reason">;
   readonly #rejected: Counter<"code">;
   readonly #reloads: Counter<"result">;
+  readonly #processErrors: Counter<"kind">;
   readonly #heartbeatRtt: Histogram;
   readonly #relayLatency: Histogram;
 
@@ -68,6 +69,13 @@ export class HubMetrics {
       labelNames: ["code"],
       registers: [register],
     });
+    this.#processErrors = new Counter({
+      name: "heartline_process_errors_total",
+      help: "Unhandled promise rejections and uncaught exceptions in the hub process, by kind",
+      labelNames: ["kind"],
+      registers: [register],
+    });
+    for (const kind of ["unhandled-rejection", "uncaught-exception"]) this.#processErrors.inc({ kind }, 0);
     this.#reloads = new Counter({
       name: "heartline_config_reloads_total",
       help: "Live config reloads, by result (applied, rejected: invalid and ignored)",
@@ -109,6 +117,11 @@ export class HubMetrics {
 
   rejected(code: ErrorCode): void {
     this.#rejected.inc({ code });
+  }
+
+  /** An error nothing handled reached the process (logged by main.ts, counted here). */
+  processError(kind: "unhandled-rejection" | "uncaught-exception"): void {
+    this.#processErrors.inc({ kind });
   }
 
   configReloaded(result: "applied" | "rejected"): void {

@@ -96,6 +96,11 @@ export class SessionRegistry {
     return this.#peersByToken.size;
   }
 
+  /** Sessions the heartbeat monitor watches: equal to `sessionCount` unless teardown leaked one. */
+  get watchedCount(): number {
+    return this.#heartbeat.size;
+  }
+
   /** Every peer, connected or away. */
   peers(): IterableIterator<Peer> {
     return this.#peersByToken.values();
