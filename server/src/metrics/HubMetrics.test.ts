@@ -89,6 +89,7 @@ describe("/metrics", () => {
       "heartline_config_reloads_total counter",
       "heartline_connected_sockets gauge",
       "heartline_heartbeat_rtt_seconds histogram",
+      "heartline_process_errors_total counter",
       "heartline_rejected_messages_total counter",
       "heartline_relay_latency_seconds histogram",
       "heartline_session_endings_total counter",
