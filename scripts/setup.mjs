@@ -42,6 +42,30 @@ if (args.has("--browser")) {
     present: () => existsSync("/usr/bin/chromium"),
     why: "runs the end-to-end tests",
   });
+  wanted.push({
+    pkg: "openssl",
+    present: () => onPath("openssl"),
+    why: "makes the self-signed certificate of the TLS test",
+  });
+  wanted.push({
+    pkg: "faketime",
+    present: () => onPath("faketime"),
+    why: "skews the agent's clock in the clock-skew test",
+  });
+  // The network fault tests (namespaces, a blackholed or lossy link) need root; they are
+  // skipped without it, so nothing is installed for them then.
+  if (typeof process.getuid === "function" && process.getuid() === 0) {
+    wanted.push({
+      pkg: "iproute2",
+      present: () => onSbin("ip") && onSbin("tc"),
+      why: "network namespaces and qdiscs for the partition test",
+    });
+    wanted.push({
+      pkg: "nftables",
+      present: () => onSbin("nft"),
+      why: "packet loss for the lossy-link test",
+    });
+  }
 }
 const missing = wanted.filter((w) => !w.present());
 if (missing.length > 0) {
@@ -82,6 +106,10 @@ say("ready");
 
 function onPath(command) {
   return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+/** Admin tools live in sbin, which is not on every user's PATH. */
+function onSbin(command) {
+  return onPath(command) || ["/usr/sbin", "/sbin"].some((dir) => existsSync(join(dir, command)));
 }
 function capture(command, commandArgs) {
   try {
