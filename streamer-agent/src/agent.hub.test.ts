@@ -2,8 +2,9 @@
  * The agent CLI against the real hub (server/src/main.ts), both as child processes, with a
  * werift TestPlayer in place of the browser. Everything stays on 127.0.0.1.
  */
+import { startOpenHub } from "./testing/openHub.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { LoggedProcess, type LogLine } from "./testing/LoggedProcess.js";
+import { LoggedProcess } from "./testing/LoggedProcess.js";
 import { freePort } from "./testing/ports.js";
 import { TestPlayer } from "./testing/TestPlayer.js";
 import { until } from "./testing/until.js";
@@ -24,19 +25,13 @@ let port: number;
 let hubUrl: string;
 let hub: LoggedProcess;
 
-function startHub(): Promise<LogLine> {
-  hub = new LoggedProcess("server/src/main.ts", [
-    "--port",
-    String(port),
-    // No keys or tokens here: access control has tests of its own below and in server/.
-    "--auth-open",
-    "true",
+async function startHub(): Promise<void> {
+  hub = await startOpenHub(port, [
     "--heartbeat-interval-ms",
     String(HEARTBEAT_INTERVAL_MS),
     "--heartbeat-missed-beats",
     String(MISSED_BEATS),
   ]);
-  return hub.waitFor("the hub to listen", () => hub.lines.find((line) => typeof line.url === "string"));
 }
 
 const cleanups: (() => Promise<unknown> | undefined)[] = [];

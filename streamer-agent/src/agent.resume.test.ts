@@ -4,6 +4,7 @@
  * the video keeps flowing peer to peer, and the reconnect resumes the same session without a
  * new offer.
  */
+import { startOpenHub } from "./testing/openHub.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LoggedProcess } from "./testing/LoggedProcess.js";
 import { freePort } from "./testing/ports.js";
@@ -22,12 +23,7 @@ let proxy: TcpProxy;
 beforeAll(async () => {
   const port = await freePort();
   hubUrl = `http://127.0.0.1:${port}`;
-  hub = new LoggedProcess("server/src/main.ts", [
-    "--port",
-    String(port),
-    // No keys or tokens here: access control has tests of its own below and in server/.
-    "--auth-open",
-    "true",
+  hub = await startOpenHub(port, [
     "--heartbeat-interval-ms",
     String(HEARTBEAT_INTERVAL_MS),
     "--heartbeat-missed-beats",
@@ -35,7 +31,6 @@ beforeAll(async () => {
     "--heartbeat-resume-grace-ms",
     String(RESUME_GRACE_MS),
   ]);
-  await hub.waitFor("the hub to listen", () => hub.lines.find((line) => typeof line.url === "string"));
   proxy = await TcpProxy.start(port);
 });
 afterAll(async () => {
