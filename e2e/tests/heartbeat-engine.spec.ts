@@ -14,10 +14,12 @@ test("a short hang of the agent shows 'link degraded', then live again, without 
   page,
   procs,
 }, testInfo) => {
-  const hub = await procs.hub(["--heartbeat-interval-ms", "400", "--heartbeat-missed-beats", "5"]);
-  const agent = await procs.agent(hub.url, "cam-blip");
-  await openPlayer(page, hub.url, "cam-blip");
-  await waitForState(page, "live");
+  const { hub, agent } = await procs.watch(page, "cam-blip", [
+    "--heartbeat-interval-ms",
+    "400",
+    "--heartbeat-missed-beats",
+    "5",
+  ]);
   await expect
     .poll(async () => (await videoStats(page)).framesDecoded, { timeout: 20_000 })
     .toBeGreaterThan(10);
@@ -43,7 +45,7 @@ test("the video keeps playing through a signaling outage shorter than the grace 
   context,
   procs,
 }) => {
-  const hub = await procs.hub([
+  const { hub, agent } = await procs.watch(page, "cam-resume", [
     "--heartbeat-interval-ms",
     "500",
     "--heartbeat-missed-beats",
@@ -51,9 +53,6 @@ test("the video keeps playing through a signaling outage shorter than the grace 
     "--heartbeat-resume-grace-ms",
     "8000",
   ]);
-  const agent = await procs.agent(hub.url, "cam-resume");
-  await openPlayer(page, hub.url, "cam-resume");
-  await waitForState(page, "live");
   await expect
     .poll(async () => (await videoStats(page)).framesDecoded, { timeout: 20_000 })
     .toBeGreaterThan(10);
@@ -86,7 +85,7 @@ test("past the grace period the session ends as player-left, and the player star
   context,
   procs,
 }) => {
-  const hub = await procs.hub([
+  const { agent } = await procs.watch(page, "cam-grace", [
     "--heartbeat-interval-ms",
     "300",
     "--heartbeat-missed-beats",
@@ -94,9 +93,6 @@ test("past the grace period the session ends as player-left, and the player star
     "--heartbeat-resume-grace-ms",
     "1000",
   ]);
-  const agent = await procs.agent(hub.url, "cam-grace");
-  await openPlayer(page, hub.url, "cam-grace");
-  await waitForState(page, "live");
   const { sessionId } = await handle(page);
 
   await context.setOffline(true);
@@ -119,10 +115,7 @@ test("the overlay shows the heartbeat RTT and the media-path RTT as the agent me
   page,
   procs,
 }, testInfo) => {
-  const hub = await procs.hub(["--heartbeat-interval-ms", "300"]);
-  await procs.agent(hub.url, "cam-rtt");
-  await openPlayer(page, hub.url, "cam-rtt");
-  await waitForState(page, "live");
+  await procs.watch(page, "cam-rtt", ["--heartbeat-interval-ms", "300"]);
   await expect
     .poll(async () => (await videoStats(page)).framesDecoded, { timeout: 20_000 })
     .toBeGreaterThan(10);
@@ -147,10 +140,7 @@ test("editing the interval in the hub's config file changes the agent's ping cad
   const dir = mkdtempSync(join(tmpdir(), "heartline-e2e-"));
   const file = join(dir, "heartline.config.json");
   writeFileSync(file, JSON.stringify({ heartbeat: { intervalMs: 2000, missedBeats: 3 } }));
-  const hub = await procs.hub(["--config", file]);
-  await procs.agent(hub.url, "cam-live-config");
-  await openPlayer(page, hub.url, "cam-live-config");
-  await waitForState(page, "live");
+  const { hub } = await procs.watch(page, "cam-live-config", ["--config", file]);
 
   const countPings = async (ms: number): Promise<number> => {
     const start = (await handle(page)).pingsReceived;
@@ -196,10 +186,12 @@ test("a background tab keeps its session: pongs come from message handlers, not 
   procs,
 }) => {
   await installHiddenTabEmulation(page);
-  const hub = await procs.hub(["--heartbeat-interval-ms", "300", "--heartbeat-missed-beats", "3"]);
-  const agent = await procs.agent(hub.url, "cam-hidden");
-  await openPlayer(page, hub.url, "cam-hidden");
-  await waitForState(page, "live");
+  const { hub, agent } = await procs.watch(page, "cam-hidden", [
+    "--heartbeat-interval-ms",
+    "300",
+    "--heartbeat-missed-beats",
+    "3",
+  ]);
   await expect
     .poll(async () => (await handle(page)).mediaPingsReceived, { timeout: 15_000 })
     .toBeGreaterThan(1);

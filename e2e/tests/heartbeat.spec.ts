@@ -3,20 +3,10 @@
  * chromium plays; then we pull plugs and watch both ends say why the session ended.
  */
 import { expect, test } from "./support/fixtures.js";
-import {
-  handle,
-  openPlayer,
-  presentsFrames,
-  videoLuminanceSpread,
-  videoStats,
-  waitForState,
-} from "./support/player.js";
+import { handle, presentsFrames, videoLuminanceSpread, videoStats } from "./support/player.js";
 
 test("the player shows live video from the agent", async ({ page, procs }, testInfo) => {
-  const hub = await procs.hub();
-  await procs.agent(hub.url, "cam-live");
-  await openPlayer(page, hub.url, "cam-live");
-  await waitForState(page, "live");
+  await procs.watch(page, "cam-live");
 
   await expect
     .poll(async () => (await videoStats(page)).framesDecoded, { timeout: 20_000 })
@@ -37,10 +27,7 @@ test("the player shows live video from the agent", async ({ page, procs }, testI
 });
 
 test("the agent pings at the interval set in the hub's config", async ({ page, procs }) => {
-  const hub = await procs.hub(["--heartbeat-interval-ms", "250"]);
-  await procs.agent(hub.url, "cam-cadence");
-  await openPlayer(page, hub.url, "cam-cadence");
-  await waitForState(page, "live");
+  await procs.watch(page, "cam-cadence", ["--heartbeat-interval-ms", "250"]);
   expect((await handle(page)).config?.heartbeat.intervalMs).toBe(250);
 
   const start = (await handle(page)).pingsReceived;
@@ -57,15 +44,12 @@ test("a hung agent (SIGSTOP) ends the session as a streamer heartbeat timeout, a
 }, testInfo) => {
   const intervalMs = 500;
   const timeoutMs = intervalMs * 2;
-  const hub = await procs.hub([
+  const { hub, agent } = await procs.watch(page, "cam-stop", [
     "--heartbeat-interval-ms",
     String(intervalMs),
     "--heartbeat-missed-beats",
     "2",
   ]);
-  const agent = await procs.agent(hub.url, "cam-stop");
-  await openPlayer(page, hub.url, "cam-stop");
-  await waitForState(page, "live");
   const { sessionId } = await handle(page);
 
   agent.signal("SIGSTOP"); // the socket stays open; only the heartbeat can notice
@@ -105,15 +89,12 @@ test("a frozen page (debugger paused) makes the agent close that peer connection
   procs,
 }) => {
   const intervalMs = 500;
-  const hub = await procs.hub([
+  const { hub, agent } = await procs.watch(page, "cam-freeze", [
     "--heartbeat-interval-ms",
     String(intervalMs),
     "--heartbeat-missed-beats",
     "2",
   ]);
-  const agent = await procs.agent(hub.url, "cam-freeze");
-  await openPlayer(page, hub.url, "cam-freeze");
-  await waitForState(page, "live");
   const { sessionId } = await handle(page);
 
   const cdp = await page.context().newCDPSession(page);

@@ -2,7 +2,8 @@
  * The `procs` fixture: starts the real hub and agents for one test and always stops them after
  * it (agents first, so their logs stay clean), even when the test fails.
  */
-import { test as base } from "@playwright/test";
+import { test as base, type Page } from "@playwright/test";
+import { openPlayer, waitForState } from "./player.js";
 import { startAgent, startHub, type HubProcess, type Managed } from "./processes.js";
 
 export class Processes {
@@ -19,6 +20,19 @@ export class Processes {
     const agent = await startAgent(hubUrl, streamerId, args);
     this.#agents.push(agent);
     return agent;
+  }
+
+  /** A hub, one agent streaming as `streamerId`, and `page` playing it live. */
+  async watch(
+    page: Page,
+    streamerId: string,
+    hubArgs: string[] = [],
+  ): Promise<{ hub: HubProcess; agent: Managed }> {
+    const hub = await this.hub(hubArgs);
+    const agent = await this.agent(hub.url, streamerId);
+    await openPlayer(page, hub.url, streamerId);
+    await waitForState(page, "live");
+    return { hub, agent };
   }
 
   async stopAll(): Promise<void> {
