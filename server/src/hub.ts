@@ -125,6 +125,9 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       metrics.heartbeatRtt(rttMs);
       history.rtt(session, rttMs);
     },
+    handshakeRefused: (code) => {
+      metrics.handshakeRefused(code);
+    },
   };
   const admin = new AdminNamespace(io, {
     registry,

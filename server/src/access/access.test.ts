@@ -61,6 +61,8 @@ describe("streamer keys", () => {
     ).toBe("unauthorized");
     const s = await h.streamer("cam1", { key: KEY });
     expect(s.socket.connected).toBe(true);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toContain('heartline_handshake_refusals_total{code="unauthorized"} 2');
   });
 
   it("a key bound to streamer ids opens only those ids", async () => {

@@ -88,6 +88,7 @@ describe("/metrics", () => {
     expect(names.sort()).toEqual([
       "heartline_config_reloads_total counter",
       "heartline_connected_sockets gauge",
+      "heartline_handshake_refusals_total counter",
       "heartline_heartbeat_rtt_seconds histogram",
       "heartline_process_errors_total counter",
       "heartline_rejected_messages_total counter",

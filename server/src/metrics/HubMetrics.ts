@@ -7,7 +7,7 @@
  * counters. docs/api.md lists them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { ERROR_CODES, SESSION_CLOSE_REASONS, type ErrorCode } from "@heartline/shared";
+import { ERROR_CODES, HandshakeError, SESSION_CLOSE_REASONS, type ErrorCode } from "@heartline/shared";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 
 const SESSION_STATES = ["connecting", "live", "stale"] as const;
@@ -26,6 +26,7 @@ export class HubMetrics {
   readonly #rejected: Counter<"code">;
   readonly #reloads: Counter<"result">;
   readonly #processErrors: Counter<"kind">;
+  readonly #handshakeRefusals: Counter<"code">;
   readonly #heartbeatRtt: Histogram;
   readonly #relayLatency: Histogram;
 
@@ -69,6 +70,13 @@ export class HubMetrics {
       labelNames: ["code"],
       registers: [register],
     });
+    this.#handshakeRefusals = new Counter({
+      name: "heartline_handshake_refusals_total",
+      help: "Connections refused at the handshake, by code (unauthorized, origin-not-allowed, ...)",
+      labelNames: ["code"],
+      registers: [register],
+    });
+    for (const code of Object.values(HandshakeError)) this.#handshakeRefusals.inc({ code }, 0);
     this.#processErrors = new Counter({
       name: "heartline_process_errors_total",
       help: "Unhandled promise rejections and uncaught exceptions in the hub process, by kind",
@@ -117,6 +125,10 @@ export class HubMetrics {
 
   rejected(code: ErrorCode): void {
     this.#rejected.inc({ code });
+  }
+
+  handshakeRefused(code: HandshakeError): void {
+    this.#handshakeRefusals.inc({ code });
   }
 
   /** An error nothing handled reached the process (logged by main.ts, counted here). */

@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import {
   ErrorCode,
+  type HandshakeError,
   MESSAGE_EVENT,
   PROTOCOL_VERSION,
   parsePlayerMessage,
@@ -61,6 +62,8 @@ export interface SignalingProbe {
   rejected(code: ErrorCode): void;
   /** A streamer reported a session's heartbeat RTT. */
   heartbeatRtt(session: Session, rttMs: number): void;
+  /** A handshake was refused with `code`. */
+  handshakeRefused(code: HandshakeError): void;
 }
 
 export class SignalingServer {
@@ -100,6 +103,7 @@ export class SignalingServer {
           connectionsFrom: (address) => this.#perAddress.get(address) ?? 0,
           connectionsPerIp: () => this.#config.limits.connectionsPerIp,
           trustProxy: () => this.#config.trustProxy,
+          refused: (code) => this.probe?.handshakeRefused(code),
         },
         logger,
       ),

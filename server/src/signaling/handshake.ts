@@ -78,6 +78,8 @@ export interface HandshakeMiddlewareOptions extends HandshakeContext {
   access: AccessPolicy;
   /** Whether to believe X-Forwarded-For / X-Forwarded-Proto (a reverse proxy sets them). */
   trustProxy(): boolean;
+  /** Told of every refusal (for metrics). */
+  refused?(code: HandshakeError): void;
   /** Sockets currently open from this address. */
   connectionsFrom(address: string): number;
   connectionsPerIp(): number;
@@ -112,6 +114,7 @@ export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Lo
       { code: error.data.code, address: clientAddress(socket, options.trustProxy()) },
       "handshake refused",
     );
+    options.refused?.(error.data.code);
     next(error);
   };
   return (socket: HubSocket, next: (error?: Error) => void): void => {
