@@ -1,0 +1,187 @@
+/** The parent's handle on the load-generator processes: split the load, merge their samples. */
+import { fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { WindowSamples, WorkerCommand, WorkerPlan, WorkerReport } from "./protocol.js";
+
+const WORKER = fileURLToPath(new URL("./loadWorker.ts", import.meta.url));
+/** Sockets per worker: well under the ~19,900 file descriptors one process may hold here. */
+export const SOCKETS_PER_WORKER = 15_000;
+
+export interface FleetPlan extends Omit<WorkerPlan, "streamers" | "idPrefix"> {
+  sessions: number;
+}
+
+export interface Connected {
+  subscribed: number;
+  failed: number;
+  failures: Record<string, number>;
+  connectAllMs: number;
+  subscribeToOfferMs: number[];
+}
+
+export class LoadFleet {
+  readonly #workers: ChildProcess[];
+  readonly #progress = new Map<ChildProcess, { connected: number; subscribed: number; failed: number }>();
+
+  private constructor(workers: ChildProcess[]) {
+    this.#workers = workers;
+    for (const worker of workers) {
+      worker.on("message", (report: WorkerReport) => {
+        if (report.type === "progress") this.#progress.set(worker, report);
+      });
+    }
+  }
+
+  /** Forks enough workers for the plan, each with whole streamers. */
+  static start(plan: FleetPlan): { fleet: LoadFleet; plans: WorkerPlan[] } {
+    const streamers = Math.ceil(plan.sessions / plan.playersPerStreamer);
+    const sockets = plan.sessions + streamers + 1;
+    const count = Math.ceil(sockets / SOCKETS_PER_WORKER);
+    const plans = Array.from({ length: count }, (_, i) => ({
+      ...plan,
+      idPrefix: `bench${i}`,
+      streamers: Math.floor(streamers / count) + (i < streamers % count ? 1 : 0),
+    }));
+    const workers = plans.map(() =>
+      fork(WORKER, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+    );
+    return { fleet: new LoadFleet(workers), plans };
+  }
+
+  /** User + system CPU seconds all load workers have used so far (from /proc). */
+  cpuSeconds(): number {
+    let ticks = 0;
+    for (const worker of this.#workers) {
+      try {
+        const stat = readFileSync(`/proc/${worker.pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // An exited worker used nothing more.
+      }
+    }
+    return ticks / 100;
+  }
+
+  progress(): { connected: number; subscribed: number; failed: number } {
+    const sum = { connected: 0, subscribed: 0, failed: 0 };
+    for (const p of this.#progress.values()) {
+      sum.connected += p.connected;
+      sum.subscribed += p.subscribed;
+      sum.failed += p.failed;
+    }
+    return sum;
+  }
+
+  async connect(plans: WorkerPlan[]): Promise<Connected> {
+    const ready = await Promise.all(
+      this.#workers.map((worker, i) => {
+        const answer = this.#next(worker, "ready");
+        const plan = plans[i];
+        if (plan) worker.send({ type: "start", plan } satisfies WorkerCommand);
+        return answer;
+      }),
+    );
+    return {
+      subscribed: ready.reduce((n, r) => n + r.subscribed, 0),
+      failed: ready.reduce((n, r) => n + r.failed, 0),
+      failures: merge(ready.map((r) => r.failures)),
+      connectAllMs: Math.max(...ready.map((r) => r.connectAllMs)),
+      subscribeToOfferMs: ready.flatMap((r) => r.subscribeToOfferMs),
+    };
+  }
+
+  broadcast(command: WorkerCommand): void {
+    for (const worker of this.#workers) worker.send(command);
+  }
+
+  async collect(): Promise<WindowSamples> {
+    const all = await Promise.all(
+      this.#workers.map((worker) => {
+        const answer = this.#next(worker, "samples");
+        worker.send({ type: "collect" } satisfies WorkerCommand);
+        return answer;
+      }),
+    );
+    const merged: WindowSamples = {
+      rtt: [],
+      echo: [],
+      pingsSent: 0,
+      pongsReceived: 0,
+      falseTeardowns: {},
+      disconnects: 0,
+      seconds: Math.max(...all.map((s) => s.seconds)),
+    };
+    for (const s of all) {
+      for (const v of s.rtt) merged.rtt.push(v);
+      for (const v of s.echo) merged.echo.push(v);
+      merged.pingsSent += s.pingsSent;
+      merged.pongsReceived += s.pongsReceived;
+      merged.disconnects += s.disconnects;
+      for (const [reason, n] of Object.entries(s.falseTeardowns)) {
+        merged.falseTeardowns[reason] = (merged.falseTeardowns[reason] ?? 0) + n;
+      }
+    }
+    return merged;
+  }
+
+  /** Makes `count` sessions lapse (spread over the workers) and waits for their teardowns. */
+  async lapse(
+    count: number,
+    timeoutMs: number,
+  ): Promise<{ lateness: number[]; reasons: Record<string, number>; notClosed: number }> {
+    const share = Math.ceil(count / this.#workers.length);
+    const all = await Promise.all(
+      this.#workers.map((worker) => {
+        const answer = this.#next(worker, "lapsed");
+        worker.send({ type: "lapse", count: share, timeoutMs } satisfies WorkerCommand);
+        return answer;
+      }),
+    );
+    const reasons = merge(all.map((r) => r.reasons));
+    return {
+      lateness: all.flatMap((r) => r.lateness),
+      reasons,
+      notClosed: all.reduce((n, r) => n + r.notClosed, 0),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.#workers.map(async (worker) => {
+        if (worker.exitCode !== null) return;
+        const exited = new Promise((resolve) => worker.once("exit", resolve));
+        worker.send({ type: "stop" } satisfies WorkerCommand);
+        const timer = setTimeout(() => worker.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  #next<T extends WorkerReport["type"]>(
+    worker: ChildProcess,
+    type: T,
+  ): Promise<Extract<WorkerReport, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => {
+        reject(new Error(`load worker exited with ${code} while waiting for ${type}`));
+      };
+      const onReport = (report: WorkerReport) => {
+        if (report.type !== type) return;
+        worker.off("message", onReport);
+        worker.off("exit", onExit);
+        resolve(report as Extract<WorkerReport, { type: T }>);
+      };
+      worker.on("message", onReport);
+      worker.once("exit", onExit);
+    });
+  }
+}
+
+function merge(counts: Record<string, number>[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const c of counts) for (const [k, n] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + n;
+  return sum;
+}

@@ -1,0 +1,148 @@
+/**
+ * `pnpm bench [options]`: heartline against a bare relay hub, under the same simulated load,
+ * in the same run. Progress on stderr; tables on stdout; the full record as JSON (--out).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { buildReport, formatReport, type Report } from "./report.js";
+import { runScenario, type ScenarioResult } from "./scenario.js";
+import type { HubKind } from "./protocol.js";
+
+const USAGE = `Usage: pnpm bench [options]
+
+Drives heartline and a bare relay hub (each in its own process) with simulated streamers and
+players over 127.0.0.1, and reports relay RTT, echo RTT, hub CPU and memory per session,
+false teardowns, subscribe-to-offer latency, connect time, the knee and teardown precision.
+
+  --quick                    200 sessions at 1 Hz for 10 s on both hubs, 50 lapsed sessions (< 1 min)
+  --sessions <n,n,...>       session counts to run (default 1000)
+  --interval <ms,ms,...>     heartbeat intervals to run (default 1000)
+  --seconds <s>              measurement window per run (default 30)
+  --ramp-seconds <s>         spread connections over this long (default: sessions/400, 3..60)
+  --players-per-streamer <n> players per simulated streamer (default 100)
+  --hubs <bare,heartline>    hubs to run (default both)
+  --lapse <n>                after the window, make n heartline sessions lapse on purpose
+  --knee <rate,rate,...>     relay rates (pings/s) to step through after the window
+  --knee-seconds <s>         length of each knee step (default 10)
+  --out <file>               JSON results (default bench-results/<timestamp>.json)
+  -h, --help
+`;
+
+const list = (value: string | undefined, fallback: number[]) =>
+  value === undefined ? fallback : value.split(",").map((v) => Number(v.trim()));
+
+export interface BenchOptions {
+  sessions: number[];
+  intervals: number[];
+  seconds: number;
+  rampSeconds?: number;
+  playersPerStreamer: number;
+  hubs: HubKind[];
+  lapse: number;
+  knee: number[];
+  kneeSeconds: number;
+}
+
+export const QUICK: BenchOptions = {
+  sessions: [200],
+  intervals: [1000],
+  seconds: 10,
+  rampSeconds: 2,
+  playersPerStreamer: 50,
+  hubs: ["bare", "heartline"],
+  lapse: 50,
+  knee: [],
+  kneeSeconds: 5,
+};
+
+/** Runs every (sessions, interval, hub) combination in turn; the bare hub first each time. */
+export async function runBench(
+  options: BenchOptions,
+  log?: (line: string) => void,
+): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const sessions of options.sessions) {
+    for (const intervalMs of options.intervals) {
+      for (const hub of options.hubs) {
+        results.push(
+          await runScenario({
+            hub,
+            sessions,
+            intervalMs,
+            seconds: options.seconds,
+            rampSeconds: options.rampSeconds ?? Math.min(60, Math.max(3, Math.round(sessions / 400))),
+            playersPerStreamer: options.playersPerStreamer,
+            kneeRates: options.knee,
+            kneeStepSeconds: options.kneeSeconds,
+            ...(hub === "heartline" ? { lapse: options.lapse } : {}),
+            ...(log ? { log } : {}),
+          }),
+        );
+      }
+    }
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== "--"),
+    options: {
+      quick: { type: "boolean" },
+      sessions: { type: "string" },
+      interval: { type: "string" },
+      seconds: { type: "string" },
+      "ramp-seconds": { type: "string" },
+      "players-per-streamer": { type: "string" },
+      hubs: { type: "string" },
+      lapse: { type: "string" },
+      knee: { type: "string" },
+      "knee-seconds": { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const base: BenchOptions = values.quick
+    ? QUICK
+    : {
+        sessions: [1000],
+        intervals: [1000],
+        seconds: 30,
+        playersPerStreamer: 100,
+        hubs: ["bare", "heartline"],
+        lapse: 0,
+        knee: [],
+        kneeSeconds: 10,
+      };
+  const ramp = values["ramp-seconds"];
+  const options: BenchOptions = {
+    ...base,
+    sessions: list(values.sessions, base.sessions),
+    intervals: list(values.interval, base.intervals),
+    seconds: values.seconds === undefined ? base.seconds : Number(values.seconds),
+    ...(ramp === undefined ? {} : { rampSeconds: Number(ramp) }),
+    playersPerStreamer: Number(values["players-per-streamer"] ?? base.playersPerStreamer),
+    hubs: values.hubs === undefined ? base.hubs : (values.hubs.split(",") as HubKind[]),
+    lapse: values.lapse === undefined ? base.lapse : Number(values.lapse),
+    knee: list(values.knee, base.knee),
+    kneeSeconds: values["knee-seconds"] === undefined ? base.kneeSeconds : Number(values["knee-seconds"]),
+  };
+  const startedAt = new Date();
+  const results = await runBench(options);
+  const report: Report = buildReport(startedAt, process.argv.slice(2), results);
+  const out = values.out ?? `bench-results/${startedAt.toISOString().replace(/[:.]/g, "-")}.json`;
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${formatReport(report)}\n\nresults: ${out}\n`);
+}
+
+// Run as a script (`tsx bench/src/cli.ts`), not when the smoke test imports runBench.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  await main();
+}

@@ -1,0 +1,62 @@
+/**
+ * One hub under test, run alone in this child process so that its CPU and memory are its
+ * own: `hubChild.ts bare|heartline <intervalMs>`. Both hubs get the same `/bench-echo`
+ * namespace, an idle socket.io echo that tells load-generator delay from relay cost.
+ */
+import type { Server } from "socket.io";
+import { HubConfigSchema } from "@heartline/shared/config";
+import { createHub } from "../../server/src/hub.js";
+import { createLogger } from "../../server/src/log.js";
+import { startBareHub } from "./bareHub.js";
+import type { HubCommand, HubReport } from "./protocol.js";
+
+const kind = process.argv[2];
+const intervalMs = Number(process.argv[3] ?? 5000);
+const send = (report: HubReport) => process.send?.(report);
+
+function addEcho(io: Pick<Server, "of">): void {
+  io.of("/bench-echo").on("connection", (socket) => {
+    socket.on("echo", (time: number, ack: (time: number) => void) => {
+      ack(time);
+    });
+  });
+}
+
+let port: number;
+if (kind === "bare") {
+  // Diagnostic only: BENCH_BARE_PING_INTERVAL_MS gives the floor the same engine.io ping
+  // cadence heartline derives from its heartbeat, to tell that cost from heartline's own.
+  const pingInterval = Number(process.env.BENCH_BARE_PING_INTERVAL_MS ?? 0);
+  const bare = await startBareHub(0, pingInterval > 0 ? { pingInterval } : {});
+  addEcho(bare.io);
+  port = bare.port;
+} else {
+  // A load test comes from one address and runs hundreds of players per streamer: the per-IP,
+  // per-socket and per-streamer limits are raised; everything else is the default.
+  const config = HubConfigSchema.parse({
+    port: 0,
+    host: "127.0.0.1",
+    auth: { open: true },
+    log: { level: "warn" },
+    heartbeat: { intervalMs },
+    maxPlayers: 100_000,
+    limits: { connectionsPerIp: 100_000, messagesPerSecond: 100_000, messageBurst: 100_000 },
+  });
+  const hub = createHub(config, { logger: createLogger({ level: "warn", pretty: false }) });
+  addEcho(hub.io);
+  const url = await hub.listen();
+  port = Number(new URL(url).port);
+}
+send({ type: "listening", port });
+
+process.on("message", (command: HubCommand) => {
+  if (command.type === "memory") {
+    // A full collection first, so heap figures compare live objects, not garbage.
+    (globalThis as { gc?: () => void }).gc?.();
+    const { heapUsed, rss } = process.memoryUsage();
+    send({ type: "memory", heapUsed, rss });
+  } else {
+    process.exit(0);
+  }
+});
+process.on("disconnect", () => process.exit(0));

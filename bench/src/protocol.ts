@@ -1,0 +1,75 @@
+/**
+ * What the bench's processes say to each other over the IPC channel of `fork`: the parent
+ * (cli) drives hub children and load workers; they answer with samples.
+ */
+
+/** Parent -> hub child. */
+export type HubCommand = { type: "memory" } | { type: "stop" };
+
+/** Hub child -> parent. */
+export type HubReport =
+  { type: "listening"; port: number } | { type: "memory"; heapUsed: number; rss: number };
+
+export type HubKind = "bare" | "heartline";
+
+/** One worker's share of the load: whole streamers, each with its players. */
+export interface WorkerPlan {
+  url: string;
+  /** Prefix of the streamer ids, unique per worker. */
+  idPrefix: string;
+  streamers: number;
+  playersPerStreamer: number;
+  intervalMs: number;
+  /** Players connect evenly spread over this long. */
+  rampMs: number;
+  /** Gives up on players that are not subscribed by then. */
+  connectTimeoutMs: number;
+}
+
+/** Parent -> load worker. */
+export type WorkerCommand =
+  | { type: "start"; plan: WorkerPlan }
+  /** Starts a measurement window: samples taken so far are dropped. */
+  | { type: "window" }
+  | { type: "collect" }
+  /** New ping interval for every session (knee search). */
+  | { type: "interval"; ms: number }
+  /** Stops pinging `count` sessions on purpose; `timeoutMs` is the hub's heartbeat timeout. */
+  | { type: "lapse"; count: number; timeoutMs: number }
+  | { type: "stop" };
+
+export interface WindowSamples {
+  /** Relay round trips (ms): ping agent -> hub -> player -> hub -> agent. */
+  rtt: number[];
+  /** Round trips (ms) of a socket.io echo from an idle client of the same worker. */
+  echo: number[];
+  pingsSent: number;
+  pongsReceived: number;
+  /** Sessions the hub closed that the bench did not make lapse, by reason. */
+  falseTeardowns: Record<string, number>;
+  disconnects: number;
+  seconds: number;
+}
+
+/** Load worker -> parent. */
+export type WorkerReport =
+  | { type: "progress"; connected: number; subscribed: number; failed: number }
+  | {
+      type: "ready";
+      subscribed: number;
+      failed: number;
+      /** connect_error messages of the failed players, counted. */
+      failures: Record<string, number>;
+      /** From the first player's connect to the last player's offer. */
+      connectAllMs: number;
+      subscribeToOfferMs: number[];
+    }
+  | ({ type: "samples" } & WindowSamples)
+  | {
+      type: "lapsed";
+      /** teardown (the player's sessionClosed) - deadline (last ping sent + timeout), ms. */
+      lateness: number[];
+      reasons: Record<string, number>;
+      /** Lapsed sessions the hub never closed within the wait. */
+      notClosed: number;
+    };

@@ -1,0 +1,33 @@
+/** Percentiles and the other small numbers the report is made of. */
+
+export interface Distribution {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export function distribution(values: number[]): Distribution {
+  if (values.length === 0)
+    return { count: 0, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) =>
+    round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: round(sorted[sorted.length - 1] ?? 0),
+  };
+}
+
+/** Two decimals: enough for milliseconds and ratios. */
+export function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+export function ratio(a: number, b: number): number {
+  return b > 0 ? round(a / b) : Number.NaN;
+}
