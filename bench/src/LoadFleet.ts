@@ -2,7 +2,13 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { WindowSamples, WorkerCommand, WorkerPlan, WorkerReport } from "./protocol.js";
+import {
+  emptyWindow,
+  type WindowSamples,
+  type WorkerCommand,
+  type WorkerPlan,
+  type WorkerReport,
+} from "./protocol.js";
 
 const WORKER = fileURLToPath(new URL("./loadWorker.ts", import.meta.url));
 /** Sockets per worker: well under the ~19,900 file descriptors one process may hold here. */
@@ -104,15 +110,7 @@ export class LoadFleet {
         return answer;
       }),
     );
-    const merged: WindowSamples = {
-      rtt: [],
-      echo: [],
-      pingsSent: 0,
-      pongsReceived: 0,
-      falseTeardowns: {},
-      disconnects: 0,
-      seconds: Math.max(...all.map((s) => s.seconds)),
-    };
+    const merged: WindowSamples = { ...emptyWindow(), seconds: Math.max(...all.map((s) => s.seconds)) };
     for (const s of all) {
       for (const v of s.rtt) merged.rtt.push(v);
       for (const v of s.echo) merged.echo.push(v);

@@ -6,7 +6,13 @@
  */
 import { performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
-import type { WindowSamples, WorkerCommand, WorkerPlan, WorkerReport } from "./protocol.js";
+import {
+  emptyWindow,
+  type WindowSamples,
+  type WorkerCommand,
+  type WorkerPlan,
+  type WorkerReport,
+} from "./protocol.js";
 
 interface Msg {
   type: string;
@@ -32,17 +38,6 @@ let stopped = false;
 
 let window: WindowSamples = emptyWindow();
 let windowStart = now();
-function emptyWindow(): WindowSamples {
-  return {
-    rtt: [],
-    echo: [],
-    pingsSent: 0,
-    pongsReceived: 0,
-    falseTeardowns: {},
-    disconnects: 0,
-    seconds: 0,
-  };
-}
 
 const lapse = { lateness: [] as number[], reasons: {} as Record<string, number>, pending: 0 };
 

@@ -51,6 +51,19 @@ export interface WindowSamples {
   seconds: number;
 }
 
+/** A window with nothing in it yet. */
+export function emptyWindow(): WindowSamples {
+  return {
+    rtt: [],
+    echo: [],
+    pingsSent: 0,
+    pongsReceived: 0,
+    falseTeardowns: {},
+    disconnects: 0,
+    seconds: 0,
+  };
+}
+
 /** Load worker -> parent. */
 export type WorkerReport =
   | { type: "progress"; connected: number; subscribed: number; failed: number }
