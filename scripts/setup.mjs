@@ -48,6 +48,11 @@ if (args.has("--browser")) {
     why: "makes the self-signed certificate of the TLS test",
   });
   wanted.push({
+    pkg: "redis-server",
+    present: () => onPath("redis-server"),
+    why: "the multi-node tests run hubs that share a real Redis",
+  });
+  wanted.push({
     pkg: "faketime",
     present: () => onPath("faketime"),
     why: "skews the agent's clock in the clock-skew test",

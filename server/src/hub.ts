@@ -12,12 +12,16 @@ import type { Logger } from "pino";
 import { heartbeatSettings, type HubConfig } from "@heartline/shared/config";
 import { AccessPolicy } from "./access/AccessPolicy.js";
 import { AdminAuth } from "./admin/AdminAuth.js";
+import { ClusterNode } from "./cluster/ClusterNode.js";
+import { RedisLink } from "./cluster/RedisLink.js";
+import { RemoteSessions } from "./cluster/RemoteSessions.js";
 import { AdminNamespace } from "./admin/AdminNamespace.js";
 import { Operator } from "./admin/Operator.js";
 import { SessionHistory } from "./admin/SessionHistory.js";
 import { systemClock, type Clock } from "./heartbeat/clock.js";
 import { createApiRouter } from "./http/api.js";
 import { createHttpApp } from "./http/app.js";
+import { redactUrl } from "./http/redact.js";
 import { HubMetrics } from "./metrics/HubMetrics.js";
 import { SessionRegistry } from "./sessions/SessionRegistry.js";
 import { keepaliveFor } from "./signaling/keepalive.js";
@@ -33,6 +37,8 @@ export interface Hub {
   /** Who may connect; also issues player tokens. */
   readonly access: AccessPolicy;
   readonly metrics: HubMetrics;
+  /** Multi-node mode (`cluster.redisUrl` set): this hub as a node of the cluster. */
+  readonly cluster: ClusterNode | undefined;
   /** Starts listening on the configured host and port; resolves to the hub's base URL. */
   listen(): Promise<string>;
   /**
@@ -62,7 +68,22 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   let closing = false;
   const adminAuth = new AdminAuth(() => current.admin.token);
   const history = new SessionHistory({ registry, clock });
-  const metrics = new HubMetrics({ registry, adminSockets: () => admin.connected });
+  // Multi-node mode: Redis links the hubs. Connecting never blocks or fails the start: the hub
+  // serves same-node sessions and is `degraded` until Redis answers.
+  const redisUrl = config.cluster.redisUrl;
+  const link =
+    redisUrl === undefined ? undefined : new RedisLink(redisUrl, logger.child({ component: "redis" }));
+  const metrics = new HubMetrics({
+    registry,
+    adminSockets: () => admin.connected,
+    ...(link && {
+      cluster: {
+        linkUp: () => link.up,
+        otherNodes: () => cluster?.nodeCount ?? 0,
+        droppedPublishes: () => link.droppedPublishes,
+      },
+    }),
+  });
   const operator = new Operator({
     registry,
     logger: logger.child({ component: "admin" }),
@@ -84,10 +105,20 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     api: createApiRouter({ registry, operator, auth: adminAuth, access, clock, config: () => current }),
     secure: config.tls.cert !== undefined || config.trustProxy,
     metrics,
-    // Multi-node mode adds a check here that Redis is reachable.
     readiness: [
       { name: "listening", check: () => httpServer.listening || "not listening yet" },
       { name: "shutdown", check: () => !closing || "shutting down" },
+      ...(link
+        ? [
+            {
+              name: "redis",
+              degrades: true,
+              check: () =>
+                link.up ||
+                `Redis unreachable for ${Math.round((Date.now() - (link.downSince ?? Date.now())) / 1000)} s: same-node sessions continue; streamers on other nodes are unavailable; reconnecting`,
+            },
+          ]
+        : []),
     ],
   });
   // TLS when a certificate is configured (HTTPS and WSS on the same port); plain HTTP otherwise,
@@ -129,6 +160,33 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       metrics.handshakeRefused(code);
     },
   };
+  const cluster =
+    link &&
+    new ClusterNode({
+      io,
+      link,
+      nodeId: config.cluster.nodeId,
+      keyPrefix: config.cluster.keyPrefix,
+      requestTimeoutMs: config.cluster.requestTimeoutMs,
+      heartbeat,
+      clock,
+      logger: logger.child({ component: "cluster" }),
+    });
+  if (cluster) {
+    const remote = new RemoteSessions({
+      cluster,
+      registry,
+      signaling,
+      maxPlayers: () => current.maxPlayers,
+      subscriptionsPerPlayer: () => current.limits.subscriptionsPerPlayer,
+      logger: logger.child({ component: "cluster" }),
+    });
+    cluster.start(remote);
+    logger.info(
+      { nodeId: cluster.nodeId, redis: redactUrl(redisUrl ?? "") },
+      "multi-node mode: joining the cluster through redis",
+    );
+  }
   const admin = new AdminNamespace(io, {
     registry,
     history,
@@ -144,6 +202,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     registry,
     access,
     metrics,
+    cluster,
     listen: () =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -167,12 +226,15 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       logger.level = next.log.level;
       access.update(next);
       signaling.update(next);
+      cluster?.reconfigure(settings, next.cluster.requestTimeoutMs);
     },
     close: async () => {
       closing = true;
       admin.close();
       registry.closeAll("hub-shutdown");
+      await cluster?.close();
       await io.close();
+      await link?.close();
       if (httpServer.listening) {
         await new Promise<void>((resolve) => {
           httpServer.close(() => {

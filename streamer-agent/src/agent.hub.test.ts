@@ -5,7 +5,7 @@
 import { startOpenHub } from "./testing/openHub.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LoggedProcess } from "./testing/LoggedProcess.js";
-import { freePort } from "./testing/ports.js";
+import { freePort } from "@heartline/shared/testing";
 import { TestPlayer } from "./testing/TestPlayer.js";
 import { until } from "./testing/until.js";
 

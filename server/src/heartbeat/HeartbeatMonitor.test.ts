@@ -86,6 +86,19 @@ describe("HeartbeatMonitor", () => {
       expect(lapses()).toEqual([{ sessionId: "s1", end: "player", at: 20 + TIMEOUT + 1 }]);
     });
 
+    it("never judges a streamer held by another node, but still judges the player here", () => {
+      monitor.track("s1", { streamerElsewhere: true });
+      monitor.track("s2");
+      vi.advanceTimersByTime(5 * TIMEOUT); // no streamer traffic at all
+      expect(lapses()).toEqual([{ sessionId: "s2", end: "streamer", at: TIMEOUT + 1 }]);
+      // A relayed ping makes the local player owe an answer, as on a single node.
+      monitor.pingRelayed("s1");
+      vi.advanceTimersByTime(2 * TIMEOUT);
+      expect(lapses().filter((l) => l.sessionId === "s1")).toEqual([
+        { sessionId: "s1", end: "player", at: 5 * TIMEOUT + GRACE + 1 },
+      ]);
+    });
+
     it("never blames the player for pings that were not sent", () => {
       monitor.track("s1");
       beat("s1");

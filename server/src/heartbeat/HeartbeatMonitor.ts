@@ -14,6 +14,10 @@
  * that starts owing after a quiet spell (the streamer sent no ping for a while) gets at least
  * `answerGraceMs` to answer the ping that ended it.
  *
+ * An end held by another hub node (multi-node) is that node's to judge: a session tracked with
+ * `{ streamerElsewhere: true }` never blames its streamer here, and a player elsewhere is never
+ * judged because pings are not relayed to it from here (`pingRelayed` is not called).
+ *
  * A lapse is reported once per end; the monitor keeps watching until `untrack`, so a caller that
  * does not tear down (heartbeat.enforce=false) still hears when the end comes back.
  */
@@ -52,6 +56,8 @@ interface Entry {
   readonly player: EndClock;
   /** A ping was relayed to the player after its last message. */
   playerOwes: boolean;
+  /** The streamer is judged by another hub node, not here. */
+  readonly streamerElsewhere: boolean;
   timer: TimerHandle | undefined;
   /** Clock time the timer fires at (Infinity when none is armed). */
   firesAt: number;
@@ -88,8 +94,11 @@ export class HeartbeatMonitor {
     }
   }
 
-  /** Starts watching a session; both ends' silence is counted from now. */
-  track(sessionId: string): void {
+  /**
+   * Starts watching a session; both ends' silence is counted from now.
+   * @param options.streamerElsewhere the streamer is on another hub node, which judges it.
+   */
+  track(sessionId: string, options: { streamerElsewhere?: boolean } = {}): void {
     if (this.#entries.has(sessionId)) return;
     const now = this.#clock.now();
     const entry: Entry = {
@@ -97,6 +106,7 @@ export class HeartbeatMonitor {
       streamer: { at: now, health: "fresh" },
       player: { at: now, health: "fresh" },
       playerOwes: false,
+      streamerElsewhere: options.streamerElsewhere ?? false,
       timer: undefined,
       firesAt: Number.POSITIVE_INFINITY,
     };
@@ -166,7 +176,9 @@ export class HeartbeatMonitor {
   }
 
   #arm(entry: Entry, now: number): void {
-    const streamerNext = this.#nextThreshold(entry.streamer);
+    const streamerNext = entry.streamerElsewhere
+      ? Number.POSITIVE_INFINITY
+      : this.#nextThreshold(entry.streamer);
     const playerNext = entry.playerOwes ? this.#nextThreshold(entry.player) : Number.POSITIVE_INFINITY;
     const threshold = Math.min(streamerNext, playerNext);
     if (threshold === Number.POSITIVE_INFINITY) return;
@@ -188,7 +200,7 @@ export class HeartbeatMonitor {
 
   /** Moves each end to the health its silence calls for, reports changes, re-arms. */
   #evaluate(entry: Entry, now: number): void {
-    const streamerChange = this.#advance(entry.streamer, now);
+    const streamerChange = entry.streamerElsewhere ? undefined : this.#advance(entry.streamer, now);
     // While the streamer is past its timeout the player is never blamed for the silence.
     const playerChange =
       entry.playerOwes && entry.streamer.health !== "lapsed" ? this.#advance(entry.player, now) : undefined;

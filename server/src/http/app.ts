@@ -9,9 +9,15 @@ import helmet from "helmet";
 import type { Logger } from "pino";
 import type { HubMetrics } from "../metrics/HubMetrics.js";
 
-/** One condition of readiness (listening, not shutting down; later: Redis reachable). */
+/** One condition of readiness (listening, not shutting down, Redis reachable). */
 export interface ReadinessCheck {
   name: string;
+  /**
+   * Failing makes the hub `degraded` rather than `not-ready`: it still serves what it can
+   * (same-node sessions without Redis). Either way `/readyz` answers 503, so a load balancer
+   * sends new viewers to a healthy node while this one keeps its sessions.
+   */
+  degrades?: boolean;
   /** Resolves to true when ready, or to a sentence saying why not. */
   check(): boolean | string | Promise<boolean | string>;
 }
@@ -59,16 +65,21 @@ export function createHttpApp({
 
   app.get("/readyz", async (_req, res) => {
     const failing: Record<string, string> = {};
-    for (const { name, ...probe } of readiness) {
+    let degradedOnly = true;
+    for (const { name, degrades = false, ...probe } of readiness) {
+      let result: boolean | string;
       try {
-        const result = await probe.check();
-        if (result !== true) failing[name] = result === false ? "not ready" : result;
+        result = await probe.check();
       } catch (error) {
-        failing[name] = error instanceof Error ? error.message : "check failed";
+        result = error instanceof Error ? error.message : "check failed";
       }
+      if (result === true) continue;
+      failing[name] = result === false ? "not ready" : result;
+      if (!degrades) degradedOnly = false;
     }
     const ready = Object.keys(failing).length === 0;
-    res.status(ready ? 200 : 503).json(ready ? { status: "ready" } : { status: "not-ready", failing });
+    const status = ready ? "ready" : degradedOnly ? "degraded" : "not-ready";
+    res.status(ready ? 200 : 503).json(ready ? { status } : { status, failing });
   });
 
   if (metrics) {

@@ -12,9 +12,21 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.auth.playerTokenSecret !== undefined) copy.auth.playerTokenSecret = REDACTED;
   if (copy.admin.token !== undefined) copy.admin.token = REDACTED;
   if (copy.turn.secret !== undefined) copy.turn.secret = REDACTED;
+  if (copy.cluster.redisUrl !== undefined) copy.cluster.redisUrl = redactUrl(copy.cluster.redisUrl);
   // Static TURN credentials in iceServers are secrets too.
   copy.iceServers = copy.iceServers.map((server) =>
     server.credential === undefined ? server : { ...server, credential: REDACTED },
   );
   return copy;
+}
+
+/** A URL with its password (if any) replaced, e.g. a Redis URL for logs and the API. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = REDACTED;
+    return parsed.toString();
+  } catch {
+    return REDACTED;
+  }
 }

@@ -18,6 +18,12 @@ export interface HubMetricsOptions {
   adminSockets?: () => number;
   /** Also export Node's process metrics (`process_*`, `nodejs_*`); default true. */
   processMetrics?: boolean;
+  /** Multi-node mode: the cluster's state, read when scraped. */
+  cluster?: {
+    linkUp(): boolean;
+    otherNodes(): number;
+    droppedPublishes(): number;
+  };
 }
 
 export class HubMetrics {
@@ -30,8 +36,34 @@ export class HubMetrics {
   readonly #heartbeatRtt: Histogram;
   readonly #relayLatency: Histogram;
 
-  constructor({ registry, adminSockets = () => 0, processMetrics = true }: HubMetricsOptions) {
+  constructor({ registry, adminSockets = () => 0, processMetrics = true, cluster }: HubMetricsOptions) {
     const register = this.register;
+    if (cluster) {
+      new Gauge({
+        name: "heartline_cluster_redis_up",
+        help: "1 while this node reaches Redis (multi-node mode), 0 during an outage",
+        registers: [register],
+        collect() {
+          this.set(cluster.linkUp() ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: "heartline_cluster_other_nodes",
+        help: "Other hub nodes this node hears beating (multi-node mode)",
+        registers: [register],
+        collect() {
+          this.set(cluster.otherNodes());
+        },
+      });
+      new Gauge({
+        name: "heartline_cluster_dropped_publishes",
+        help: "Publishes to Redis dropped because it was unreachable, since start (multi-node mode)",
+        registers: [register],
+        collect() {
+          this.set(cluster.droppedPublishes());
+        },
+      });
+    }
     new Gauge({
       name: "heartline_connected_sockets",
       help: "Sockets connected now, by role (admin: dashboards); away peers are not counted",

@@ -5,6 +5,11 @@
  * A peer outlives its socket by up to the resume grace period: when the socket drops, the peer
  * is `away` (messages to it are dropped) and may come back with its resume token on a new
  * socket, keeping its sessions.
+ *
+ * In multi-node mode the other end of a session may be held by another hub node: that end is a
+ * Peer here too, with `node` set, whose transport relays through the cluster. Such a peer is
+ * never away here (its own node judges it and reports it late); the hub's own messages
+ * (sessionState, sessionClosed, ...) go only to peers on this node.
  */
 import type { HubMessage, Role } from "@heartline/shared";
 import type { TimerHandle } from "../heartbeat/clock.js";
@@ -33,8 +38,15 @@ export class Peer {
     /** Secret the peer presents to resume; never logged. */
     readonly resumeToken: string,
     transport: PeerTransport,
+    /** The hub node that holds this peer's socket; undefined: this node. */
+    readonly node?: string,
   ) {
     this.#transport = transport;
+  }
+
+  /** Held by another hub node. */
+  get remote(): boolean {
+    return this.node !== undefined;
   }
 
   /** The socket dropped and the peer may still come back. */

@@ -32,6 +32,16 @@ export class Session {
   #closeReason: SessionCloseReason | undefined;
   /** Latest heartbeat figures; replaced field by field as pings and pongs arrive. */
   readonly heartbeat: HeartbeatData = {};
+  /** Wall-clock start (epoch ms), for records other processes read. */
+  readonly startedAtEpochMs = Date.now();
+  /** Its ends were told it started (false only while a cross-node open is pending). */
+  started = false;
+  /** Multi-node: the end on another node is late, as that node last reported. */
+  remoteLate = false;
+  /** Multi-node: whether the other node was last told that the end here is late. */
+  localLateSent = false;
+  /** Multi-node: when a sender was last told a relay could not leave this node (clock ms). */
+  relayRefusedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly id: string,
@@ -68,6 +78,18 @@ export class Session {
 
   peerAt(end: SessionEnd): Peer {
     return end === "streamer" ? this.streamer : this.player;
+  }
+
+  /** Multi-node: the end held by another hub node, if any (at most one is). */
+  get remoteEnd(): SessionEnd | undefined {
+    if (this.streamer.remote) return "streamer";
+    if (this.player.remote) return "player";
+    return undefined;
+  }
+
+  /** The node holding the other end, when it is on another node. */
+  get remoteNode(): string | undefined {
+    return this.streamer.node ?? this.player.node;
   }
 
   /** A heartbeat made the round trip. Returns whether the state changed. */

@@ -4,11 +4,16 @@
  * unsubscribe, a dead media path) calls `close()`, which tells both ends why, stops the
  * heartbeat watch and forgets the session. It also owns each session's state (connecting,
  * live, stale) and tells both ends when it changes.
+ *
+ * Multi-node: a session whose ends are on two hub nodes exists on both, each node holding one
+ * end (the other is a remote Peer). Each node judges only its own end's heartbeat, tells the
+ * other node through `bridge` when its end turns late or on time and when it closes the session,
+ * and tells only its own peer; `closeNode` ends every session shared with a node that is gone.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import type { HeartbeatSettings, Role, SessionCloseReason, SessionEnd } from "@heartline/shared";
+import type { HeartbeatSettings, HubMessage, Role, SessionCloseReason, SessionEnd } from "@heartline/shared";
 import type { Clock } from "../heartbeat/clock.js";
 import { HeartbeatMonitor, type HeartbeatTimings } from "../heartbeat/HeartbeatMonitor.js";
 import { Peer, type PeerTransport } from "./Peer.js";
@@ -31,9 +36,19 @@ export interface SessionRegistryOptions {
   logger: Logger;
 }
 
+/** How the registry reaches the other node of a cross-node session (cluster/RemoteSessions). */
+export interface SessionBridge {
+  /** The end on this node turned late (`true`) or on time again. */
+  late(session: Session, late: boolean): void;
+  /** This node closed the session (the other node closes its half with the same reason). */
+  closed(session: Session, reason: SessionCloseReason): void;
+}
+
 export interface SessionRegistryEvents {
   /** The set of listed streamers changed. */
   streamersChanged: [];
+  sessionStarted: [session: Session];
+  /** A session that started has closed (see `Session.closeReason`). */
   sessionClosed: [session: Session];
 }
 
@@ -50,6 +65,10 @@ export class SessionRegistry {
   readonly #streamers = new Map<string, Peer>();
   readonly #peersByToken = new Map<string, Peer>();
   readonly #sessions = new Map<string, Session>();
+  /** Peers on other nodes that are an end of a session here, by `${node}/${peerId}`. */
+  readonly #remotePeers = new Map<string, Peer>();
+  /** Set in multi-node mode. */
+  bridge: SessionBridge | undefined;
   readonly #heartbeat: HeartbeatMonitor;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -206,20 +225,100 @@ export class SessionRegistry {
     }
   }
 
-  /** Starts a session between a registered streamer and a player and tells both ends. */
-  open(streamer: Peer, player: Peer): Session {
-    const session = new Session(randomUUID(), streamer, player, this.#clock.now());
+  /**
+   * Starts a session between a registered streamer and a player and tells both ends (the ends
+   * on this node). `sessionId` is given when another node named it (cross-node open).
+   */
+  open(streamer: Peer, player: Peer, sessionId: string = randomUUID()): Session {
+    const session = this.#add(streamer, player, sessionId);
+    this.#start(session);
+    return session;
+  }
+
+  /**
+   * A session with a streamer on another node, held until that node accepts it: it counts
+   * against the player's limits and closes like any other, but its heartbeat is not watched and
+   * nobody is told it started until `confirm`.
+   */
+  openPending(streamer: Peer, player: Peer): Session {
+    return this.#add(streamer, player, randomUUID());
+  }
+
+  /** The streamer's node accepted a pending session: start it. False if it closed meanwhile. */
+  confirm(session: Session): boolean {
+    if (session.state === "closed") return false;
+    this.#start(session);
+    return true;
+  }
+
+  /**
+   * The peer `peerId` held by `node`, as an end of sessions here (created on first use).
+   * Its transport relays through the cluster; it is forgotten with its last session.
+   */
+  remotePeer(
+    node: string,
+    peerId: string,
+    role: Role,
+    streamerId: string | undefined,
+    transport: PeerTransport,
+  ): Peer {
+    const key = `${node}/${peerId}`;
+    let peer = this.#remotePeers.get(key);
+    if (!peer) {
+      peer = new Peer(peerId, role, streamerId, "", transport, node);
+      this.#remotePeers.set(key, peer);
+    }
+    return peer;
+  }
+
+  /** The session `sessionId` if its other end is on `node` (so a node only reaches its own). */
+  sharedWith(node: string, sessionId: string): Session | undefined {
+    const session = this.#sessions.get(sessionId);
+    return session && session.remoteNode === node ? session : undefined;
+  }
+
+  /** The other node reported its end of the session late or on time again. */
+  remoteLate(session: Session, late: boolean): void {
+    session.remoteLate = late;
+    this.#refresh(session.id);
+  }
+
+  /** Ends every session shared with `node` (it is gone, or this node lost Redis). */
+  closeNode(node: string, reason: SessionCloseReason): void {
+    for (const session of [...this.#sessions.values()]) {
+      if (session.remoteNode === node) this.close(session, reason, { fromRemote: true });
+    }
+  }
+
+  #add(streamer: Peer, player: Peer, sessionId: string): Session {
+    const session = new Session(sessionId, streamer, player, this.#clock.now());
     this.#sessions.set(session.id, session);
     streamer.sessions.add(session);
     player.sessions.add(session);
-    this.#heartbeat.track(session.id);
+    return session;
+  }
+
+  #start(session: Session): void {
+    const { streamer, player } = session;
+    session.started = true;
+    this.#heartbeat.track(session.id, { streamerElsewhere: streamer.remote });
     this.#log.info(
-      { sessionId: session.id, streamerId: session.streamerId, playerId: player.id },
+      {
+        sessionId: session.id,
+        streamerId: session.streamerId,
+        playerId: player.id,
+        ...(session.remoteNode === undefined ? {} : { remoteNode: session.remoteNode }),
+      },
       "session started",
     );
-    player.send({ type: "sessionStarted", sessionId: session.id, streamerId: session.streamerId });
-    streamer.send({ type: "playerJoined", sessionId: session.id });
-    return session;
+    this.#tell(player, { type: "sessionStarted", sessionId: session.id, streamerId: session.streamerId });
+    this.#tell(streamer, { type: "playerJoined", sessionId: session.id });
+    this.observer.emit("sessionStarted", session);
+  }
+
+  /** The hub's own messages go to the ends on this node; the other node tells its own. */
+  #tell(peer: Peer, message: HubMessage): void {
+    if (!peer.remote) peer.send(message);
   }
 
   /**
@@ -236,8 +335,9 @@ export class SessionRegistry {
     this.#heartbeat.heard(session.id, end);
   }
 
-  /** A ping reached the player: its silence counts from now on. */
+  /** A ping reached the player: its silence counts from now on (on the player's node). */
   pingRelayed(session: Session): void {
+    if (session.player.remote) return;
     this.#heartbeat.pingRelayed(session.id);
   }
 
@@ -249,21 +349,39 @@ export class SessionRegistry {
     }
   }
 
-  /** Ends a session on both ends; idempotent. */
-  close(session: Session, reason: SessionCloseReason): void {
+  /**
+   * Ends a session on both ends; idempotent. `fromRemote`: the other node ended it (or is gone),
+   * so only the end here is told.
+   */
+  close(session: Session, reason: SessionCloseReason, options: { fromRemote?: boolean } = {}): void {
     if (!session.close(reason)) return;
     this.#heartbeat.untrack(session.id);
     this.#sessions.delete(session.id);
-    session.streamer.sessions.delete(session);
-    session.player.sessions.delete(session);
+    for (const peer of [session.streamer, session.player]) {
+      peer.sessions.delete(session);
+      if (peer.remote && peer.sessions.size === 0) this.#remotePeers.delete(`${peer.node ?? ""}/${peer.id}`);
+    }
+    if (session.remoteNode !== undefined && options.fromRemote !== true) this.bridge?.closed(session, reason);
+    // A cross-node open that never completed: nobody was told it started.
+    if (!session.started) {
+      this.#log.debug({ sessionId: session.id, reason }, "pending cross-node session dropped");
+      return;
+    }
     const ageMs = Math.round(this.#clock.now() - session.startedAt);
     this.#log.info(
-      { sessionId: session.id, streamerId: session.streamerId, playerId: session.player.id, reason, ageMs },
+      {
+        sessionId: session.id,
+        streamerId: session.streamerId,
+        playerId: session.player.id,
+        reason,
+        ageMs,
+        ...(session.remoteNode === undefined ? {} : { remoteNode: session.remoteNode }),
+      },
       "session closed",
     );
     const message = { type: "sessionClosed", sessionId: session.id, reason } as const;
-    session.streamer.send(message);
-    session.player.send(message);
+    this.#tell(session.streamer, message);
+    this.#tell(session.player, message);
     this.observer.emit("sessionClosed", session);
   }
 
@@ -277,16 +395,30 @@ export class SessionRegistry {
   /** The end that is late now: away, or past its stale threshold. The streamer is named first. */
   #lateEnd(session: Session): SessionEnd | undefined {
     for (const end of ["streamer", "player"] as const) {
-      if (session.peerAt(end).away || (this.#heartbeat.health(session.id, end) ?? "fresh") !== "fresh") {
-        return end;
-      }
+      if (this.#isLate(session, end)) return end;
     }
     return undefined;
   }
 
+  #isLate(session: Session, end: SessionEnd): boolean {
+    const peer = session.peerAt(end);
+    if (peer.remote) return session.remoteLate;
+    return peer.away || (this.#heartbeat.health(session.id, end) ?? "fresh") !== "fresh";
+  }
+
   #refresh(sessionId: string): void {
     const session = this.#sessions.get(sessionId);
-    if (!session || !session.setLate(this.#lateEnd(session))) return;
+    if (!session) return;
+    const remoteEnd = session.remoteEnd;
+    if (remoteEnd !== undefined) {
+      // The other node shows this node's end as this node judges it.
+      const localLate = this.#isLate(session, remoteEnd === "streamer" ? "player" : "streamer");
+      if (localLate !== session.localLateSent) {
+        session.localLateSent = localLate;
+        this.bridge?.late(session, localLate);
+      }
+    }
+    if (!session.setLate(this.#lateEnd(session))) return;
     this.#log.info({ sessionId, state: session.state, late: session.late }, "session state");
     this.#announce(session);
   }
@@ -297,8 +429,8 @@ export class SessionRegistry {
       session.state === "stale" && session.late !== undefined
         ? ({ type: "sessionState", sessionId: session.id, state: "stale", late: session.late } as const)
         : ({ type: "sessionState", sessionId: session.id, state: "live" } as const);
-    session.streamer.send(message);
-    session.player.send(message);
+    this.#tell(session.streamer, message);
+    this.#tell(session.player, message);
   }
 
   #lapsed(sessionId: string, end: SessionEnd): void {

@@ -15,6 +15,7 @@ import {
   type HubMessage,
   type IceServer,
   type PlayerToHubMessage,
+  type SessionEnd,
   type StreamerToHubMessage,
 } from "@heartline/shared";
 import type { HubConfig } from "@heartline/shared/config";
@@ -29,6 +30,12 @@ import { TokenBucket } from "./TokenBucket.js";
 import type { HubServer, HubSocket } from "./types.js";
 
 const PLAYERS_ROOM = "players";
+
+/** A peer's message that travels to the other end of its session. */
+export type Relayed = Extract<
+  StreamerToHubMessage | PlayerToHubMessage,
+  { type: "ping" | "offer" | "iceCandidate" | "answer" | "pong" }
+>;
 
 /**
  * socket.io disconnect reasons that mean "goodbye", not "lost": the peer or the hub closed the
@@ -66,9 +73,26 @@ export interface SignalingProbe {
   handshakeRefused(code: HandshakeError): void;
 }
 
+/** Multi-node: what signaling asks of the cluster (cluster/RemoteSessions). */
+export interface CrossNode {
+  /** Whether this node can reach the other nodes now. */
+  readonly linkUp: boolean;
+  /** Streamers on other nodes, for the list players see. */
+  remoteStreamers(): { streamerId: string; players: number }[];
+  /** Claims a new streamer's id across the cluster (see HandshakeMiddlewareOptions). */
+  claimStreamerId(streamerId: string): Promise<{ ok: true } | { ok: false; heldBy: string }>;
+  /** Opens a session with a streamer on another node; resolves to a refusal if it cannot. */
+  subscribeRemote(
+    player: Peer,
+    streamerId: string,
+  ): Promise<{ ok: true } | { ok: false; code: ErrorCode; message: string }>;
+}
+
 export class SignalingServer {
   /** Set by the hub to observe traffic; never part of the control flow. */
   probe: SignalingProbe | undefined;
+  /** Set by the hub in multi-node mode. */
+  crossNode: CrossNode | undefined;
   readonly #io: HubServer;
   readonly #registry: SessionRegistry;
   #config: SignalingConfig;
@@ -104,6 +128,8 @@ export class SignalingServer {
           connectionsPerIp: () => this.#config.limits.connectionsPerIp,
           trustProxy: () => this.#config.trustProxy,
           refused: (code) => this.probe?.handshakeRefused(code),
+          claimStreamerId: async (streamerId) =>
+            this.crossNode ? this.crossNode.claimStreamerId(streamerId) : { ok: true },
         },
         logger,
       ),
@@ -112,7 +138,7 @@ export class SignalingServer {
       this.#onConnection(socket);
     });
     registry.observer.on("streamersChanged", () => {
-      this.#streamersChanged();
+      this.streamersChanged();
     });
   }
 
@@ -135,16 +161,30 @@ export class SignalingServer {
     });
   }
 
-  /** Tells every player the streamer list changed; coalesces bursts into one broadcast. */
-  #streamersChanged(): void {
+  /**
+   * Tells every player on this node the streamer list changed; coalesces bursts into one
+   * broadcast. Each node tells its own players (`local`): the list includes other nodes'.
+   */
+  streamersChanged(): void {
     if (this.#streamerListQueued) return;
     this.#streamerListQueued = true;
     setImmediate(() => {
       this.#streamerListQueued = false;
-      this.#io
+      this.#io.local
         .to(PLAYERS_ROOM)
-        .emit(MESSAGE_EVENT, { type: "streamerList", streamers: this.#registry.listStreamers() });
+        .emit(MESSAGE_EVENT, { type: "streamerList", streamers: this.#streamerList() });
     });
+  }
+
+  /** Streamers on this node, then those on other nodes (multi-node). */
+  #streamerList(): { streamerId: string; players: number }[] {
+    const list = this.#registry.listStreamers();
+    const remote = this.crossNode?.remoteStreamers() ?? [];
+    if (remote.length === 0) return list;
+    const local = new Set(list.map((s) => s.streamerId));
+    for (const { streamerId, players } of remote)
+      if (!local.has(streamerId)) list.push({ streamerId, players });
+    return list;
   }
 
   #onConnection(socket: HubSocket): void {
@@ -304,20 +344,11 @@ export class SignalingServer {
     if (!session) return;
     this.#registry.heard(session, "streamer");
     switch (message.type) {
-      case "ping": {
-        const data = session.heartbeat;
-        if (message.rttMs !== undefined) {
-          data.rttMs = message.rttMs;
-          this.probe?.heartbeatRtt(session, message.rttMs);
-        }
-        if (message.mediaRttMs !== undefined) data.mediaRttMs = message.mediaRttMs;
-        if (message.stats !== undefined) data.sendStats = message.stats;
-        // An away player cannot answer: it owes nothing until it is back.
-        if (!session.player.away) this.#registry.pingRelayed(session);
+      case "ping":
+        this.recordHeartbeat(session, message);
         if (this.#config.heartbeat.logPingPong)
           log.info({ sessionId: session.id, time: message.time }, "ping relayed");
         break;
-      }
       case "endSession":
         log.info({ sessionId: session.id, reason: message.reason }, "streamer ended the session");
         this.#registry.close(session, message.reason);
@@ -325,7 +356,57 @@ export class SignalingServer {
       default:
         if (this.#debug) log.debug({ sessionId: session.id, type: message.type }, "relayed to player");
     }
-    session.player.send(message);
+    this.#forward(peer, session, "player", message, log);
+  }
+
+  /** Keeps the heartbeat figures a ping or pong carries (on each node that sees it). */
+  recordHeartbeat(session: Session, message: Relayed): void {
+    const data = session.heartbeat;
+    if (message.type === "ping") {
+      if (message.rttMs !== undefined) {
+        data.rttMs = message.rttMs;
+        this.probe?.heartbeatRtt(session, message.rttMs);
+      }
+      if (message.mediaRttMs !== undefined) data.mediaRttMs = message.mediaRttMs;
+      if (message.stats !== undefined) data.sendStats = message.stats;
+    } else if (message.type === "pong" && message.stats !== undefined) {
+      data.receiveStats = message.stats;
+    }
+  }
+
+  /**
+   * Hands a peer's message to the other end of its session, which may be on another node. A
+   * relay that cannot leave this node (Redis is down) is refused to its sender, once a second.
+   */
+  #forward(sender: Peer, session: Session, to: SessionEnd, message: Relayed, log: Logger): void {
+    if (session.peerAt(to).remote && this.crossNode?.linkUp !== true) {
+      const now = systemClock.now();
+      if (now - session.relayRefusedAt >= 1000) {
+        session.relayRefusedAt = now;
+        this.#refuse(
+          sender,
+          log,
+          ErrorCode.ClusterUnavailable,
+          "the other end is on another hub node that this hub cannot reach now; the session ends if that lasts past the heartbeat timeout",
+          session.id,
+        );
+      }
+      return;
+    }
+    this.deliver(session, to, message);
+  }
+
+  /**
+   * Delivers a peer's message to the `to` end of its session: to its socket here, or through the
+   * cluster to the node that holds it. Also called for messages another node relayed here.
+   */
+  deliver(session: Session, to: SessionEnd, message: Relayed): void {
+    const target = session.peerAt(to);
+    // An away player cannot answer: it owes nothing until it is back.
+    if (message.type === "ping" && !target.away) this.#registry.pingRelayed(session);
+    // A pong made the round trip: the session is live (on both nodes, when it spans two).
+    if (message.type === "pong") this.#registry.pongRelayed(session);
+    target.send(message);
   }
 
   #onPlayerMessage(peer: Peer, raw: unknown, log: Logger): void {
@@ -337,7 +418,7 @@ export class SignalingServer {
     const message: PlayerToHubMessage = parsed.message;
     switch (message.type) {
       case "listStreamers":
-        peer.send({ type: "streamerList", streamers: this.#registry.listStreamers() });
+        peer.send({ type: "streamerList", streamers: this.#streamerList() });
         return;
       case "subscribe": {
         if (peer.onlyStreamerId !== undefined && peer.onlyStreamerId !== message.streamerId) {
@@ -362,6 +443,10 @@ export class SignalingServer {
           return;
         }
         const streamer = this.#registry.streamer(message.streamerId);
+        if (!streamer && this.crossNode) {
+          this.#subscribeRemote(peer, message.streamerId, this.crossNode, log);
+          return;
+        }
         if (streamer && streamer.sessions.size >= this.#config.maxPlayers) {
           this.#refuse(
             peer,
@@ -404,17 +489,29 @@ export class SignalingServer {
         if (!session) return;
         this.#registry.heard(session, "player");
         if (message.type === "pong") {
-          if (message.stats !== undefined) session.heartbeat.receiveStats = message.stats;
-          this.#registry.pongRelayed(session);
+          this.recordHeartbeat(session, message);
           if (this.#config.heartbeat.logPingPong)
             log.info({ sessionId: session.id, time: message.time }, "pong relayed");
         } else if (this.#debug) {
           log.debug({ sessionId: session.id, type: message.type }, "relayed to streamer");
         }
-        session.streamer.send(message);
+        this.#forward(peer, session, "streamer", message, log);
         return;
       }
     }
+  }
+
+  /** `subscribe` to a streamer this node does not hold: ask the cluster (multi-node). */
+  #subscribeRemote(peer: Peer, streamerId: string, crossNode: CrossNode, log: Logger): void {
+    crossNode.subscribeRemote(peer, streamerId).then(
+      (result) => {
+        if (!result.ok) this.#refuse(peer, log, result.code, result.message, undefined);
+      },
+      (error: unknown) => {
+        log.error({ err: error, streamerId }, "cross-node subscribe failed");
+        this.#refuse(peer, log, ErrorCode.Internal, "the hub failed to open this session", undefined);
+      },
+    );
   }
 
   /** The session if `peer` is one of its ends; otherwise refuses the message. */

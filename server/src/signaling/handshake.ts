@@ -83,6 +83,11 @@ export interface HandshakeMiddlewareOptions extends HandshakeContext {
   /** Sockets currently open from this address. */
   connectionsFrom(address: string): number;
   connectionsPerIp(): number;
+  /**
+   * Multi-node: claims a new streamer's id across the cluster, after its key was checked.
+   * Resolves to the node holding it when another node does.
+   */
+  claimStreamerId?(streamerId: string): Promise<{ ok: true } | { ok: false; heldBy: string }>;
 }
 
 function firstHeaderValue(value: string | string[] | undefined): string | undefined {
@@ -145,10 +150,27 @@ export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Lo
     const decision = result.resume
       ? Promise.resolve({ ok: true as const, onlyStreamerId: result.resume.onlyStreamerId })
       : options.access.check(result.auth);
+    const { auth } = result;
+    const claim = async (): Promise<{ ok: true } | { ok: false; heldBy: string }> =>
+      auth.role === "streamer" && !result.resume && options.claimStreamerId
+        ? options.claimStreamerId(auth.streamerId)
+        : { ok: true };
     decision.then(
-      (access) => {
+      async (access) => {
         if (!access.ok) {
           refuse(socket, next, refusal(access.code, access.message));
+          return;
+        }
+        const claimed = await claim();
+        if (!claimed.ok) {
+          refuse(
+            socket,
+            next,
+            refusal(
+              HandshakeError.StreamerIdTaken,
+              `another streamer is connected as '${auth.role === "streamer" ? auth.streamerId : ""}' on hub node ${claimed.heldBy}; choose another id or retry shortly`,
+            ),
+          );
           return;
         }
         socket.data.auth = result.auth;

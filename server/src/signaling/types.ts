@@ -11,8 +11,10 @@ export interface SocketData {
   onlyStreamerId: string | undefined;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- socket.io's "no inter-server events"
-type NoEvents = {};
+/** Between hub nodes (multi-node mode): one event, validated on receipt (cluster/envelopes.ts). */
+export interface ServerSideEvents {
+  "heartline:cluster": (envelope: unknown) => void;
+}
 
-export type HubServer = Server<HubListenEvents, HubEmitEvents, NoEvents, SocketData>;
-export type HubSocket = Socket<HubListenEvents, HubEmitEvents, NoEvents, SocketData>;
+export type HubServer = Server<HubListenEvents, HubEmitEvents, ServerSideEvents, SocketData>;
+export type HubSocket = Socket<HubListenEvents, HubEmitEvents, ServerSideEvents, SocketData>;

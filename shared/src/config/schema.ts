@@ -167,6 +167,33 @@ export const HubConfigSchema = z.strictObject({
       }),
     })
     .prefault({}),
+  cluster: z
+    .strictObject({
+      redisUrl: z.string().min(1).optional().meta({
+        description:
+          "Redis URL (redis://host:port) shared by several hubs behind one load balancer; unset: a single hub, no Redis",
+      }),
+      keyPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+        .default("heartline")
+        .meta({
+          description: "Prefix of every Redis key and channel (hubs sharing one prefix form one cluster)",
+        }),
+      nodeId: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+        .optional()
+        .meta({
+          description:
+            "This hub's name in the cluster, in logs and the API (default: host name and a random suffix)",
+        }),
+      requestTimeoutMs: z.number().int().min(100).max(60_000).default(3000).meta({
+        description:
+          "How long a cross-node request (opening a session on another hub) may take before it fails",
+      }),
+    })
+    .prefault({}),
   tls: z
     .strictObject({
       cert: z.string().optional().meta({ description: "PEM certificate file: serve HTTPS and WSS" }),

@@ -19,6 +19,12 @@ export const ErrorCode = {
   TooManySubscriptions: "too-many-subscriptions",
   /** The socket sent faster than `limits.messagesPerSecond`; the message was dropped. */
   RateLimited: "rate-limited",
+  /**
+   * The other end (or the streamer to subscribe to) is on another hub node, and this hub cannot
+   * reach the cluster right now (Redis is down, or the other node did not answer in time). The
+   * message was not delivered; try again in a few seconds.
+   */
+  ClusterUnavailable: "cluster-unavailable",
   /** The hub failed on its side; the message was not delivered. */
   Internal: "internal",
 } as const;

@@ -14,6 +14,9 @@ import { z } from "zod";
  *   ICE failed) while signaling was still healthy.
  * - `kicked`: an operator ended the session (dashboard or admin API).
  * - `hub-shutdown`: the hub is stopping.
+ * - `hub-link-lost`: the two ends are on different hub nodes, and this end's hub stopped hearing
+ *   from the other end's hub for longer than `heartbeat.timeoutMs` (that hub died, or Redis
+ *   between them is unreachable). Both peers may be fine: reconnecting usually works.
  */
 export const SESSION_CLOSE_REASONS = [
   "streamer-heartbeat-timeout",
@@ -24,6 +27,7 @@ export const SESSION_CLOSE_REASONS = [
   "media-timeout",
   "kicked",
   "hub-shutdown",
+  "hub-link-lost",
 ] as const;
 
 export const SessionCloseReasonSchema = z.enum(SESSION_CLOSE_REASONS);

@@ -28,6 +28,8 @@ export function describeCloseReason(reason: SessionCloseReason, heartbeatTimeout
       return "An operator ended this session.";
     case "hub-shutdown":
       return "The hub is shutting down.";
+    case "hub-link-lost":
+      return "The hub lost its link to the hub that serves this stream; reconnecting.";
   }
 }
 

@@ -529,6 +529,8 @@ export class PlayerSession {
         return "This player already watches as many streams as the hub allows; close another player tab.";
       case "not-allowed":
         return `This link does not allow watching ${streamerId}. Ask the operator for a link to it.`;
+      case "cluster-unavailable":
+        return `Streamer ${streamerId} is on another hub that this hub cannot reach right now; retrying.`;
       default:
         return null;
     }

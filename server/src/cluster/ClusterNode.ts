@@ -1,0 +1,562 @@
+/**
+ * This hub as one node of a cluster that shares a Redis. It does three things:
+ *
+ * 1. Relaying between nodes, on socket.io's Redis adapter: `serverSideEmit` carries envelopes
+ *    (envelopes.ts) from node to node, and broadcasts to rooms reach sockets on every node.
+ * 2. A registry in Redis of who is where (keys below): the nodes alive, each node's streamers
+ *    and sessions, and a cluster-wide claim on every streamer id so two nodes never admit the
+ *    same id. Every key of a node expires unless that node keeps refreshing it, so a node that
+ *    dies leaves nothing behind for longer than the heartbeat timeout.
+ * 3. Node liveness: every node beats (an envelope) twice per heartbeat interval. A node silent
+ *    for longer than the heartbeat timeout is lost: its sessions with this node end with
+ *    `hub-link-lost` and its streamers leave the list. During a Redis outage every other node
+ *    goes silent the same way, so cross-node sessions end while same-node sessions go on.
+ *
+ * Keys (prefix `cluster.keyPrefix`, default `heartline`):
+ *   <p>:nodes                     set of node ids (pruned when a node is lost)
+ *   <p>:node:<id>                 the node's details, expires after the heartbeat timeout
+ *   <p>:node:<id>:streamers       hash streamerId -> players on it
+ *   <p>:node:<id>:sessions        hash sessionId -> {streamerId, streamerNode, playerNode, startedAt}
+ *   <p>:streamer:<streamerId>     the node that holds this streamer id (claimed with SET NX)
+ */
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { Logger } from "pino";
+import { ErrorCode, type HeartbeatSettings, type SessionCloseReason } from "@heartline/shared";
+import type { Clock, TimerHandle } from "../heartbeat/clock.js";
+import type { HubServer } from "../signaling/types.js";
+import {
+  CLUSTER_EVENT,
+  EnvelopeSchema,
+  type BroadcastEnvelope,
+  type Envelope,
+  type OutgoingEnvelope,
+} from "./envelopes.js";
+import type { RedisLink } from "./RedisLink.js";
+
+/** A player's request to open a session with a streamer on another node. */
+export interface OpenRequest {
+  sessionId: string;
+  streamerId: string;
+  playerId: string;
+}
+
+export type OpenResult = { ok: true } | { ok: false; code: ErrorCode; message: string };
+
+/** What the cluster stores about a session (written by the node that holds its player). */
+export interface SessionRecord {
+  sessionId: string;
+  streamerId: string;
+  streamerNode: string;
+  playerNode: string;
+  /** Epoch ms. */
+  startedAt: number;
+}
+
+export interface LocalStreamer {
+  streamerId: string;
+  players: number;
+  /** Disconnected but may resume: its id stays claimed, it is not listed. */
+  away: boolean;
+}
+
+/** How the cluster reaches this node's sessions (implemented by RemoteSessions). */
+export interface ClusterHandlers {
+  open(from: string, request: OpenRequest): OpenResult;
+  relay(from: string, sessionId: string, message: unknown): void;
+  late(from: string, sessionId: string, late: boolean): void;
+  close(from: string, sessionId: string, reason: SessionCloseReason): void;
+  /** `node` stopped beating (or said goodbye): end every session shared with it. */
+  nodeLost(node: string): void;
+  /** The streamers on other nodes changed: tell this node's players. */
+  remoteStreamersChanged(): void;
+  localStreamers(): LocalStreamer[];
+  localSessions(): SessionRecord[];
+}
+
+export interface ClusterNodeOptions {
+  io: HubServer;
+  link: RedisLink;
+  nodeId?: string | undefined;
+  keyPrefix: string;
+  requestTimeoutMs: number;
+  heartbeat: HeartbeatSettings;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Lists of the cluster as the API and the dashboard show it. */
+export interface ClusterView {
+  nodeId: string;
+  redis: "up" | "down";
+  nodes: { nodeId: string; self: boolean; streamers: string[] }[];
+}
+
+interface RemoteNode {
+  timer: TimerHandle | undefined;
+  /** The node's streamer-list counter as last read; undefined until read. */
+  streamersVersion: number | undefined;
+  streamers: Map<string, number>;
+}
+
+interface Pending {
+  resolve(result: OpenResult): void;
+  timer: TimerHandle;
+}
+
+const CLAIM_IF_MINE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+const RELEASE_IF_MINE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1]) end return 0`;
+
+export class ClusterNode {
+  readonly nodeId: string;
+  readonly #io: HubServer;
+  readonly #link: RedisLink;
+  readonly #prefix: string;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  #heartbeat: HeartbeatSettings;
+  #requestTimeoutMs: number;
+  #handlers: ClusterHandlers | undefined;
+  readonly #nodes = new Map<string, RemoteNode>();
+  readonly #pending = new Map<string, Pending>();
+  /** Streamer ids this node holds the claim of. */
+  readonly #claimed = new Set<string>();
+  #streamersVersion = 0;
+  #syncQueued = false;
+  /** Viewer counts changed since the streamer list was last written (written on the next beat). */
+  #countsDirty = false;
+  #beatTimer: TimerHandle | undefined;
+  #closed = false;
+  readonly #startedAt = Date.now();
+  /** Envelopes that failed validation (a node of another version, or a bug). */
+  invalidEnvelopes = 0;
+
+  constructor(options: ClusterNodeOptions) {
+    this.nodeId =
+      options.nodeId ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9_.-]/g, "-")
+        .slice(0, 40)}-${randomBytes(3).toString("hex")}`;
+    this.#io = options.io;
+    this.#link = options.link;
+    this.#prefix = options.keyPrefix;
+    this.#clock = options.clock;
+    this.#log = options.logger.child({ nodeId: this.nodeId });
+    this.#heartbeat = options.heartbeat;
+    this.#requestTimeoutMs = options.requestTimeoutMs;
+    this.#io.adapter(createAdapter(this.#link.publisher, this.#link.subscriber, { key: this.#prefix }));
+    this.#io.on(CLUSTER_EVENT, (raw: unknown) => {
+      this.#receive(raw);
+    });
+    this.#link.events.on("up", () => {
+      void this.#resync();
+    });
+  }
+
+  /** Starts beating and serving envelopes; returns at once even if Redis is down. */
+  start(handlers: ClusterHandlers): void {
+    this.#handlers = handlers;
+    this.#scheduleBeat(0);
+    if (this.#link.up) void this.#resync();
+  }
+
+  get linkUp(): boolean {
+    return this.#link.up;
+  }
+
+  /** Other nodes currently alive. */
+  get nodeCount(): number {
+    return this.#nodes.size;
+  }
+
+  reconfigure(heartbeat: HeartbeatSettings, requestTimeoutMs: number): void {
+    this.#heartbeat = heartbeat;
+    this.#requestTimeoutMs = requestTimeoutMs;
+  }
+
+  /** Every streamer listed on another live node, with its node. */
+  remoteStreamers(): { streamerId: string; players: number; nodeId: string }[] {
+    const list: { streamerId: string; players: number; nodeId: string }[] = [];
+    for (const [nodeId, node] of this.#nodes) {
+      for (const [streamerId, players] of node.streamers) list.push({ streamerId, players, nodeId });
+    }
+    return list;
+  }
+
+  /**
+   * The live node that holds `streamerId`: from what this node knows, or from its claim in
+   * Redis. Undefined when no node holds it; throws ClusterUnavailableError while Redis is down.
+   */
+  async locateStreamer(streamerId: string): Promise<string | undefined> {
+    for (const [nodeId, node] of this.#nodes) if (node.streamers.has(streamerId)) return nodeId;
+    if (!this.#link.up) throw new ClusterUnavailableError();
+    const holder = await this.#link.commands.get(this.#key("streamer", streamerId)).catch(() => {
+      throw new ClusterUnavailableError();
+    });
+    return holder !== null && holder !== this.nodeId && this.#nodes.has(holder) ? holder : undefined;
+  }
+
+  /**
+   * Claims `streamerId` for this node across the cluster. While Redis is down the claim is
+   * granted locally and made when Redis is back (a conflict then is logged).
+   */
+  async claimStreamer(streamerId: string): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+    if (this.#claimed.has(streamerId)) return { ok: true };
+    if (!this.#link.up) {
+      this.#log.warn({ streamerId }, "redis is down: admitting the streamer without a cluster-wide claim");
+      return { ok: true };
+    }
+    try {
+      const result = await this.#claim(streamerId);
+      return result === this.nodeId ? { ok: true } : { ok: false, heldBy: result };
+    } catch {
+      return { ok: true };
+    }
+  }
+
+  /** This node's streamers changed (joined, left, away, back): update Redis and tell the others. */
+  streamersChanged(): void {
+    if (this.#syncQueued) return;
+    this.#syncQueued = true;
+    setImmediate(() => {
+      this.#syncQueued = false;
+      void this.#syncStreamers();
+    });
+  }
+
+  /** A viewer joined or left one of this node's streamers: the counts go out with the next beat. */
+  viewersChanged(): void {
+    this.#countsDirty = true;
+  }
+
+  sessionStarted(record: SessionRecord): void {
+    if (!this.#link.up) return;
+    this.#link.commands
+      .hset(this.#key("node", this.nodeId, "sessions"), record.sessionId, JSON.stringify(record))
+      .catch(() => undefined);
+  }
+
+  sessionEnded(sessionId: string): void {
+    if (!this.#link.up) return;
+    this.#link.commands.hdel(this.#key("node", this.nodeId, "sessions"), sessionId).catch(() => undefined);
+  }
+
+  /** Sends to one node; false when Redis is down (nothing was sent). */
+  send(envelope: OutgoingEnvelope): boolean {
+    if (!this.#link.up || this.#closed) return false;
+    this.#io.serverSideEmit(CLUSTER_EVENT, { ...envelope, from: this.nodeId });
+    return true;
+  }
+
+  /** Asks `node` to open the streamer's half of a session. */
+  async requestOpen(node: string, request: OpenRequest): Promise<OpenResult> {
+    const unavailable = (why: string): OpenResult => ({
+      ok: false,
+      code: ErrorCode.ClusterUnavailable,
+      message: `streamer '${request.streamerId}' is on hub node ${node}, which ${why}; try again in a few seconds`,
+    });
+    if (!this.send({ kind: "open", to: node, ...request }))
+      return unavailable("this hub cannot reach (Redis is down)");
+    return new Promise((resolve) => {
+      const timer = this.#clock.setTimeout(() => {
+        this.#pending.delete(request.sessionId);
+        resolve(unavailable(`did not answer within ${this.#requestTimeoutMs} ms`));
+      }, this.#requestTimeoutMs);
+      this.#pending.set(request.sessionId, { resolve, timer });
+    });
+  }
+
+  /** The cluster as Redis describes it (for the API); throws ClusterUnavailableError while down. */
+  async view(): Promise<ClusterView> {
+    if (!this.#link.up) throw new ClusterUnavailableError();
+    const redis = this.#link.commands;
+    const ids = (await redis.smembers(this.#key("nodes"))).sort();
+    const nodes: ClusterView["nodes"] = [];
+    for (const nodeId of ids) {
+      const [alive, streamers] = await Promise.all([
+        redis.exists(this.#key("node", nodeId)),
+        redis.hkeys(this.#key("node", nodeId, "streamers")),
+      ]);
+      if (alive === 1) nodes.push({ nodeId, self: nodeId === this.nodeId, streamers: streamers.sort() });
+    }
+    return { nodeId: this.nodeId, redis: "up", nodes };
+  }
+
+  /** Leaves the cluster: releases this node's keys and claims and says goodbye. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#beatTimer !== undefined) this.#clock.clearTimeout(this.#beatTimer);
+    for (const pending of this.#pending.values()) this.#clock.clearTimeout(pending.timer);
+    this.#pending.clear();
+    for (const node of this.#nodes.values())
+      if (node.timer !== undefined) this.#clock.clearTimeout(node.timer);
+    this.#nodes.clear();
+    if (this.#link.up) {
+      this.#broadcast({ kind: "bye" });
+      const multi = this.#link.commands
+        .multi()
+        .del(this.#key("node", this.nodeId), this.#key("node", this.nodeId, "streamers"))
+        .del(this.#key("node", this.nodeId, "sessions"))
+        .srem(this.#key("nodes"), this.nodeId);
+      for (const streamerId of this.#claimed) {
+        multi.eval(RELEASE_IF_MINE, 1, this.#key("streamer", streamerId), this.nodeId);
+      }
+      await multi.exec().catch(() => undefined);
+    }
+    this.#closed = true;
+    this.#claimed.clear();
+  }
+
+  /** Sends to every other node (beats and announcements). */
+  #broadcast(envelope: BroadcastEnvelope): void {
+    this.#io.serverSideEmit(CLUSTER_EVENT, { ...envelope, from: this.nodeId });
+  }
+
+  #key(...parts: string[]): string {
+    return [this.#prefix, ...parts].join(":");
+  }
+
+  /** How long a node's keys and liveness last without a beat. */
+  get #ttlMs(): number {
+    return this.#heartbeat.timeoutMs + this.#beatMs;
+  }
+
+  get #beatMs(): number {
+    return Math.max(100, Math.round(this.#heartbeat.intervalMs / 2));
+  }
+
+  /** SET NX the claim; returns the holder (this node if the claim is ours now). */
+  async #claim(streamerId: string): Promise<string> {
+    const key = this.#key("streamer", streamerId);
+    const set = await this.#link.commands.set(key, this.nodeId, "PX", this.#ttlMs, "NX");
+    if (set === "OK") {
+      this.#claimed.add(streamerId);
+      return this.nodeId;
+    }
+    const holder = (await this.#link.commands.get(key)) ?? this.nodeId;
+    if (holder === this.nodeId) this.#claimed.add(streamerId);
+    return holder;
+  }
+
+  #scheduleBeat(delayMs: number): void {
+    this.#beatTimer = this.#clock.setTimeout(() => {
+      if (this.#closed) return;
+      this.#beat();
+      this.#scheduleBeat(this.#beatMs);
+    }, delayMs);
+  }
+
+  #beat(): void {
+    if (!this.#link.up) return;
+    this.#broadcast({ kind: "beat", streamers: this.#streamersVersion });
+    const ttl = this.#ttlMs;
+    const multi = this.#link.commands
+      .multi()
+      .set(
+        this.#key("node", this.nodeId),
+        JSON.stringify({ startedAt: this.#startedAt, pid: process.pid }),
+        "PX",
+        ttl,
+      )
+      .sadd(this.#key("nodes"), this.nodeId)
+      .pexpire(this.#key("node", this.nodeId, "streamers"), ttl)
+      .pexpire(this.#key("node", this.nodeId, "sessions"), ttl);
+    for (const streamerId of this.#claimed) {
+      multi.eval(CLAIM_IF_MINE, 1, this.#key("streamer", streamerId), this.nodeId, ttl);
+    }
+    multi.exec().catch((error: unknown) => {
+      this.#log.debug({ err: error }, "beat not written to redis");
+    });
+    if (this.#countsDirty) {
+      this.#countsDirty = false;
+      this.streamersChanged();
+    }
+  }
+
+  /** Writes this node's streamers (and claims new ones, releases gone ones); then tells the others. */
+  async #syncStreamers(): Promise<void> {
+    const handlers = this.#handlers;
+    if (!handlers || this.#closed) return;
+    const local = handlers.localStreamers();
+    const ids = new Set(local.map((s) => s.streamerId));
+    this.#streamersVersion += 1;
+    if (!this.#link.up) return; // written in full by #resync when Redis is back
+    try {
+      for (const streamerId of ids) {
+        if (this.#claimed.has(streamerId)) continue;
+        const holder = await this.#claim(streamerId);
+        if (holder !== this.nodeId) {
+          this.#log.warn(
+            { streamerId, heldBy: holder },
+            "streamer id is held by another node too (admitted here while redis was down)",
+          );
+        }
+      }
+      const hash = this.#key("node", this.nodeId, "streamers");
+      const multi = this.#link.commands.multi().del(hash);
+      for (const streamer of local)
+        if (!streamer.away) multi.hset(hash, streamer.streamerId, streamer.players);
+      multi.pexpire(hash, this.#ttlMs);
+      for (const streamerId of [...this.#claimed]) {
+        if (ids.has(streamerId)) continue;
+        this.#claimed.delete(streamerId);
+        multi.eval(RELEASE_IF_MINE, 1, this.#key("streamer", streamerId), this.nodeId);
+      }
+      await multi.exec();
+      this.#broadcast({ kind: "streamers", streamers: this.#streamersVersion });
+    } catch (error) {
+      this.#log.warn(
+        { err: error },
+        "could not write this node's streamers to redis; retried when redis is back",
+      );
+    }
+  }
+
+  /** After (re)connecting: writes this node's whole state again; other nodes may have pruned it. */
+  async #resync(): Promise<void> {
+    const handlers = this.#handlers;
+    if (!handlers || this.#closed) return;
+    const sessions = handlers.localSessions();
+    try {
+      const hash = this.#key("node", this.nodeId, "sessions");
+      const multi = this.#link.commands.multi().del(hash);
+      for (const record of sessions) multi.hset(hash, record.sessionId, JSON.stringify(record));
+      multi.pexpire(hash, this.#ttlMs);
+      await multi.exec();
+    } catch (error) {
+      this.#log.warn({ err: error }, "could not write this node's sessions to redis");
+    }
+    this.#claimed.clear();
+    this.#beat();
+    await this.#syncStreamers();
+    this.#log.info({ sessions: sessions.length }, "node state written to redis");
+  }
+
+  #receive(raw: unknown): void {
+    // Most envelopes are for one node: skip the others before validating.
+    if (typeof raw === "object" && raw !== null) {
+      const to = (raw as { to?: unknown }).to;
+      if (typeof to === "string" && to !== this.nodeId) return;
+    }
+    const parsed = EnvelopeSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.invalidEnvelopes += 1;
+      this.#log.warn(
+        { issues: parsed.error.issues.slice(0, 3) },
+        "invalid envelope from another node dropped",
+      );
+      return;
+    }
+    const envelope = parsed.data;
+    if (envelope.from === this.nodeId || this.#closed) return;
+    try {
+      this.#dispatch(envelope);
+    } catch (error) {
+      this.#log.error({ err: error, kind: envelope.kind, from: envelope.from }, "envelope handler failed");
+    }
+  }
+
+  #dispatch(envelope: Envelope): void {
+    const handlers = this.#handlers;
+    if (!handlers) return;
+    switch (envelope.kind) {
+      case "beat":
+      case "streamers":
+        this.#heard(envelope.from, envelope.streamers);
+        return;
+      case "bye":
+        this.#lost(envelope.from, "said goodbye");
+        return;
+      case "open": {
+        this.#heard(envelope.from, undefined);
+        const result = handlers.open(envelope.from, envelope);
+        this.send(
+          result.ok
+            ? { kind: "opened", to: envelope.from, sessionId: envelope.sessionId }
+            : {
+                kind: "refused",
+                to: envelope.from,
+                sessionId: envelope.sessionId,
+                code: result.code,
+                message: result.message,
+              },
+        );
+        return;
+      }
+      case "opened":
+      case "refused": {
+        const pending = this.#pending.get(envelope.sessionId);
+        if (!pending) return;
+        this.#pending.delete(envelope.sessionId);
+        this.#clock.clearTimeout(pending.timer);
+        pending.resolve(
+          envelope.kind === "opened"
+            ? { ok: true }
+            : { ok: false, code: envelope.code, message: envelope.message },
+        );
+        return;
+      }
+      case "relay":
+        handlers.relay(envelope.from, envelope.sessionId, envelope.message);
+        return;
+      case "late":
+        handlers.late(envelope.from, envelope.sessionId, envelope.late);
+        return;
+      case "close":
+        handlers.close(envelope.from, envelope.sessionId, envelope.reason);
+        return;
+    }
+  }
+
+  /** A sign of life from `nodeId`; `streamersVersion` (when given) says whether to re-read its list. */
+  #heard(nodeId: string, streamersVersion: number | undefined): void {
+    let node = this.#nodes.get(nodeId);
+    if (!node) {
+      node = { timer: undefined, streamersVersion: undefined, streamers: new Map() };
+      this.#nodes.set(nodeId, node);
+      this.#log.info({ node: nodeId }, "hub node joined");
+    }
+    if (node.timer !== undefined) this.#clock.clearTimeout(node.timer);
+    node.timer = this.#clock.setTimeout(() => {
+      this.#lost(nodeId, `silent for ${this.#heartbeat.timeoutMs} ms`);
+    }, this.#heartbeat.timeoutMs);
+    if (streamersVersion !== undefined && streamersVersion !== node.streamersVersion) {
+      node.streamersVersion = streamersVersion;
+      void this.#readStreamers(nodeId, node);
+    }
+  }
+
+  async #readStreamers(nodeId: string, node: RemoteNode): Promise<void> {
+    try {
+      const hash = await this.#link.commands.hgetall(this.#key("node", nodeId, "streamers"));
+      if (this.#nodes.get(nodeId) !== node) return;
+      node.streamers = new Map(Object.entries(hash).map(([id, players]) => [id, Number(players)]));
+      this.#handlers?.remoteStreamersChanged();
+    } catch {
+      // Read again on the node's next beat.
+      node.streamersVersion = undefined;
+    }
+  }
+
+  #lost(nodeId: string, why: string): void {
+    const node = this.#nodes.get(nodeId);
+    if (!node) return;
+    if (node.timer !== undefined) this.#clock.clearTimeout(node.timer);
+    this.#nodes.delete(nodeId);
+    this.#log.warn({ node: nodeId, why, redis: this.#link.up ? "up" : "down" }, "hub node lost");
+    this.#handlers?.nodeLost(nodeId);
+    if (node.streamers.size > 0) this.#handlers?.remoteStreamersChanged();
+    if (this.#link.up) this.#link.commands.srem(this.#key("nodes"), nodeId).catch(() => undefined);
+  }
+}
+
+export class ClusterUnavailableError extends Error {
+  readonly code = ErrorCode.ClusterUnavailable;
+  constructor() {
+    super("this hub cannot reach Redis right now");
+    this.name = "ClusterUnavailableError";
+  }
+}

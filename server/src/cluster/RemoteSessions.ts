@@ -1,0 +1,291 @@
+/**
+ * Sessions whose two ends are on two hub nodes. The node holding the player opens the session:
+ * it asks the streamer's node (`open`), which admits it like a local subscribe (maxPlayers, the
+ * streamer present) and answers before it tells its streamer, so the player's node knows the
+ * session before the first relay arrives. From then on each node holds one end and a remote
+ * Peer for the other:
+ *
+ * - a peer's message goes out through the remote Peer's transport (`relay`) and is validated
+ *   again, with the shared schema, by the node that delivers it;
+ * - each node judges its own end's heartbeat and says `late` when that end turns late or on
+ *   time, so both peers see the same session state;
+ * - whichever node ends the session says `close` with the reason, and the other ends its half;
+ * - when a node is lost (its beats stopped: it died, or Redis is unreachable), every session
+ *   shared with it ends here with `hub-link-lost`.
+ */
+import {
+  ErrorCode,
+  parsePlayerMessage,
+  parseStreamerMessage,
+  type HubMessage,
+  type SessionCloseReason,
+} from "@heartline/shared";
+import type { Logger } from "pino";
+import type { Peer, PeerTransport } from "../sessions/Peer.js";
+import type { Session } from "../sessions/Session.js";
+import type { SessionBridge, SessionRegistry } from "../sessions/SessionRegistry.js";
+import type { CrossNode, Relayed, SignalingServer } from "../signaling/SignalingServer.js";
+import {
+  ClusterUnavailableError,
+  type ClusterHandlers,
+  type ClusterNode,
+  type LocalStreamer,
+  type OpenRequest,
+  type OpenResult,
+  type SessionRecord,
+} from "./ClusterNode.js";
+
+const RELAYED_FROM_STREAMER = new Set(["ping", "offer", "iceCandidate"]);
+const RELAYED_FROM_PLAYER = new Set(["pong", "answer", "iceCandidate"]);
+
+export interface RemoteSessionsOptions {
+  cluster: ClusterNode;
+  registry: SessionRegistry;
+  signaling: SignalingServer;
+  /** The current `maxPlayers` (it may change while running). */
+  maxPlayers(): number;
+  /** The current `limits.subscriptionsPerPlayer`. */
+  subscriptionsPerPlayer(): number;
+  logger: Logger;
+}
+
+export class RemoteSessions implements ClusterHandlers, CrossNode {
+  readonly #cluster: ClusterNode;
+  readonly #registry: SessionRegistry;
+  readonly #signaling: SignalingServer;
+  readonly #options: RemoteSessionsOptions;
+  readonly #log: Logger;
+  /** One transport per remote node: relays a peer's message to that node. */
+  readonly #transports = new Map<string, PeerTransport>();
+  /** Relayed messages dropped because they were invalid or for an unknown session. */
+  dropped = 0;
+
+  constructor(options: RemoteSessionsOptions) {
+    this.#cluster = options.cluster;
+    this.#registry = options.registry;
+    this.#signaling = options.signaling;
+    this.#options = options;
+    this.#log = options.logger;
+    const bridge: SessionBridge = {
+      late: (session, late) => {
+        const to = session.remoteNode;
+        if (to !== undefined) this.#cluster.send({ kind: "late", to, sessionId: session.id, late });
+      },
+      closed: (session, reason) => {
+        const to = session.remoteNode;
+        if (to !== undefined) this.#cluster.send({ kind: "close", to, sessionId: session.id, reason });
+      },
+    };
+    this.#registry.bridge = bridge;
+    this.#registry.observer.on("streamersChanged", () => {
+      this.#cluster.streamersChanged();
+    });
+    this.#registry.observer.on("sessionStarted", (session) => {
+      const record = this.#record(session);
+      if (record) this.#cluster.sessionStarted(record);
+      if (!session.streamer.remote) this.#cluster.viewersChanged();
+    });
+    this.#registry.observer.on("sessionClosed", (session) => {
+      if (!session.player.remote) this.#cluster.sessionEnded(session.id);
+      if (!session.streamer.remote) this.#cluster.viewersChanged();
+    });
+    this.#signaling.crossNode = this;
+  }
+
+  get linkUp(): boolean {
+    return this.#cluster.linkUp;
+  }
+
+  // ---- CrossNode: asked by signaling --------------------------------------------------------
+
+  async claimStreamerId(streamerId: string): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+    return this.#cluster.claimStreamer(streamerId);
+  }
+
+  remoteStreamers(): { streamerId: string; players: number }[] {
+    return this.#cluster.remoteStreamers();
+  }
+
+  async subscribeRemote(player: Peer, streamerId: string): Promise<OpenResult> {
+    let node: string | undefined;
+    try {
+      node = await this.#cluster.locateStreamer(streamerId);
+    } catch (error) {
+      if (!(error instanceof ClusterUnavailableError)) throw error;
+      return {
+        ok: false,
+        code: ErrorCode.ClusterUnavailable,
+        message: `streamer '${streamerId}' is not on this hub node, and this node cannot reach the cluster (Redis) to find it; try again in a few seconds`,
+      };
+    }
+    if (node === undefined) {
+      return {
+        ok: false,
+        code: ErrorCode.StreamerNotFound,
+        message: `no streamer '${streamerId}' is connected`,
+      };
+    }
+    // The lookup took a round trip: the player may have left or subscribed elsewhere meanwhile.
+    if (player.away) return { ok: true };
+    if (player.sessions.size >= this.#options.subscriptionsPerPlayer()) {
+      return {
+        ok: false,
+        code: ErrorCode.TooManySubscriptions,
+        message: `a player may hold ${this.#options.subscriptionsPerPlayer()} sessions at once; unsubscribe first`,
+      };
+    }
+    const streamer = this.#registry.remotePeer(
+      node,
+      `${streamerId}@${node}`,
+      "streamer",
+      streamerId,
+      this.#transport(node),
+    );
+    const session = this.#registry.openPending(streamer, player);
+    const result = await this.#cluster.requestOpen(node, {
+      sessionId: session.id,
+      streamerId,
+      playerId: player.id,
+    });
+    if (!result.ok) {
+      // Forget the half-made session without telling anyone: the player gets the refusal.
+      this.#registry.close(session, "unsubscribed", { fromRemote: true });
+      return result;
+    }
+    if (!this.#registry.confirm(session)) {
+      this.#log.info(
+        { sessionId: session.id },
+        "cross-node session closed before the streamer's node accepted it",
+      );
+    }
+    return { ok: true };
+  }
+
+  // ---- ClusterHandlers: what other nodes say ------------------------------------------------
+
+  open(from: string, request: OpenRequest): OpenResult {
+    const streamer = this.#registry.streamer(request.streamerId);
+    if (!streamer) {
+      return {
+        ok: false,
+        code: ErrorCode.StreamerNotFound,
+        message: `no streamer '${request.streamerId}' is connected`,
+      };
+    }
+    const maxPlayers = this.#options.maxPlayers();
+    if (streamer.sessions.size >= maxPlayers) {
+      return {
+        ok: false,
+        code: ErrorCode.StreamerFull,
+        message: `streamer '${request.streamerId}' already has ${maxPlayers} players; try again later`,
+      };
+    }
+    const player = this.#registry.remotePeer(
+      from,
+      request.playerId,
+      "player",
+      undefined,
+      this.#transport(from),
+    );
+    this.#registry.open(streamer, player, request.sessionId);
+    return { ok: true };
+  }
+
+  relay(from: string, sessionId: string, raw: unknown): void {
+    const session = this.#registry.sharedWith(from, sessionId);
+    const remoteEnd = session?.remoteEnd;
+    if (!session || !remoteEnd) {
+      // It crossed a close in flight; the other node already knows the session ended.
+      this.#drop({ from, sessionId }, "relay for a session this node does not share with its sender");
+      return;
+    }
+    const parsed = remoteEnd === "streamer" ? parseStreamerMessage(raw) : parsePlayerMessage(raw);
+    const allowed = remoteEnd === "streamer" ? RELAYED_FROM_STREAMER : RELAYED_FROM_PLAYER;
+    if (!parsed.ok || !allowed.has(parsed.message.type) || !("sessionId" in parsed.message)) {
+      this.#drop(
+        { from, sessionId, reason: parsed.ok ? parsed.message.type : parsed.reason },
+        "invalid relay dropped",
+      );
+      return;
+    }
+    const message = parsed.message as Relayed;
+    if (message.sessionId !== sessionId) {
+      this.#drop({ from, sessionId }, "relay names another session");
+      return;
+    }
+    this.#registry.heard(session, remoteEnd);
+    this.#signaling.recordHeartbeat(session, message);
+    this.#signaling.deliver(session, remoteEnd === "streamer" ? "player" : "streamer", message);
+  }
+
+  late(from: string, sessionId: string, late: boolean): void {
+    const session = this.#registry.sharedWith(from, sessionId);
+    if (session) this.#registry.remoteLate(session, late);
+  }
+
+  close(from: string, sessionId: string, reason: SessionCloseReason): void {
+    const session = this.#registry.sharedWith(from, sessionId);
+    if (session) this.#registry.close(session, reason, { fromRemote: true });
+  }
+
+  nodeLost(node: string): void {
+    this.#registry.closeNode(node, "hub-link-lost");
+    this.#transports.delete(node);
+  }
+
+  remoteStreamersChanged(): void {
+    this.#signaling.streamersChanged();
+  }
+
+  localStreamers(): LocalStreamer[] {
+    const list: LocalStreamer[] = [];
+    for (const peer of this.#registry.peers()) {
+      if (peer.role === "streamer" && peer.streamerId !== undefined) {
+        list.push({ streamerId: peer.streamerId, players: peer.sessions.size, away: peer.away });
+      }
+    }
+    return list;
+  }
+
+  localSessions(): SessionRecord[] {
+    const records: SessionRecord[] = [];
+    for (const session of this.#registry.sessions()) {
+      const record = this.#record(session);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  /** The record of a session whose player is on this node (that node writes it). */
+  #record(session: Session): SessionRecord | undefined {
+    if (session.player.remote) return undefined;
+    return {
+      sessionId: session.id,
+      streamerId: session.streamerId,
+      streamerNode: session.streamer.node ?? this.#cluster.nodeId,
+      playerNode: this.#cluster.nodeId,
+      startedAt: session.startedAtEpochMs,
+    };
+  }
+
+  #transport(node: string): PeerTransport {
+    let transport = this.#transports.get(node);
+    if (!transport) {
+      transport = {
+        send: (message: HubMessage) => {
+          // Only peers' messages (which name their session) travel; the hub's own stay here.
+          const sessionId = "sessionId" in message ? message.sessionId : undefined;
+          if (sessionId === undefined) return;
+          this.#cluster.send({ kind: "relay", to: node, sessionId, message });
+        },
+      };
+      this.#transports.set(node, transport);
+    }
+    return transport;
+  }
+
+  #drop(fields: Record<string, unknown>, why: string): void {
+    this.dropped += 1;
+    this.#log.debug(fields, why);
+  }
+}

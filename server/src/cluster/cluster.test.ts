@@ -1,0 +1,408 @@
+/**
+ * Integration: several hubs sharing a real redis-server (Debian's, on a loopback port), with
+ * real socket.io clients. A short heartbeat keeps timeouts to a fraction of a second.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { RedisServer } from "@heartline/shared/testing";
+import { refusedHandshake, sleep, startHub, TestPeer, type TestHub } from "../testing/harness.js";
+
+const INTERVAL = 200;
+const MISSED = 3;
+const TIMEOUT = INTERVAL * MISSED;
+
+let redis: RedisServer;
+const hubs: TestHub[] = [];
+let prefix = 0;
+/** Each test gets its own cluster (key prefix) on the one Redis. */
+let keyPrefix = "";
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+afterEach(async () => {
+  if (!redis.running) await redis.restart();
+  await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+});
+
+async function node(nodeId: string, extra: { heartbeat?: { intervalMs?: number } } = {}): Promise<TestHub> {
+  if (hubs.length === 0) keyPrefix = `t${String(++prefix)}`;
+  const hub = await startHub({
+    heartbeat: { intervalMs: INTERVAL, missedBeats: MISSED, ...extra.heartbeat },
+    cluster: { redisUrl: redis.url, keyPrefix, nodeId },
+  });
+  hubs.push(hub);
+  return hub;
+}
+
+/** Waits until `check` passes (polling), or fails with what it last threw. */
+async function eventually(check: () => void | Promise<void>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(25);
+    }
+  }
+}
+
+/** Waits until `hub` hears `others` other nodes beat. */
+async function joined(hub: TestHub, others: number): Promise<void> {
+  await eventually(() => {
+    expect(hub.hub.cluster?.nodeCount).toBe(others);
+  });
+}
+
+/** A player on `hub` that sees `streamerId` listed. */
+async function playerSeeing(hub: TestHub, streamerId: string): Promise<TestPeer> {
+  const p = await hub.player();
+  await eventually(async () => {
+    p.send({ type: "listStreamers" });
+    const list = await p.next("streamerList");
+    expect(list.streamers.map((s) => s.streamerId)).toContain(streamerId);
+  });
+  return p;
+}
+
+/** A session between a streamer on `a` and a player on `b`. */
+async function crossNodeSession(a: TestHub, b: TestHub, streamerId = "cam1") {
+  const s = await a.streamer(streamerId);
+  const p = await playerSeeing(b, streamerId);
+  p.send({ type: "subscribe", streamerId });
+  const started = await p.next("sessionStarted");
+  const joinedMessage = await s.next("playerJoined");
+  expect(joinedMessage.sessionId).toBe(started.sessionId);
+  return { s, p, sessionId: started.sessionId };
+}
+
+/** Streamer pings, player answers, at the heartbeat interval, until stopped. */
+function heartbeat(s: TestPeer, p: TestPeer, sessionId: string, options: { playerAnswers: () => boolean }) {
+  let running = true;
+  let time = 0;
+  const answer = (message: { type: string; time?: number; sessionId?: string }): void => {
+    if (message.type === "ping" && message.sessionId === sessionId && options.playerAnswers()) {
+      p.send({ type: "pong", sessionId, time: message.time });
+    }
+  };
+  p.socket.on("message", answer);
+  const loop = async (): Promise<void> => {
+    while (running) {
+      s.send({ type: "ping", sessionId, time: ++time });
+      await sleep(INTERVAL);
+    }
+  };
+  void loop();
+  return () => {
+    running = false;
+    p.socket.off("message", answer);
+  };
+}
+
+describe("cross-node sessions", () => {
+  it("a player on one node watches a streamer on another: SDP, ICE and heartbeats relay both ways", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+
+    s.send({ type: "offer", sessionId, sdp: "v=0 offer" });
+    expect(await p.next("offer")).toEqual({ type: "offer", sessionId, sdp: "v=0 offer" });
+    p.send({ type: "answer", sessionId, sdp: "v=0 answer" });
+    expect(await s.next("answer")).toEqual({ type: "answer", sessionId, sdp: "v=0 answer" });
+    const candidate = {
+      candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+      sdpMid: "0",
+      sdpMLineIndex: 0,
+    };
+    s.send({ type: "iceCandidate", sessionId, candidate });
+    expect(await p.next("iceCandidate")).toMatchObject({ sessionId, candidate });
+    p.send({ type: "iceCandidate", sessionId, candidate });
+    expect(await s.next("iceCandidate")).toMatchObject({ sessionId, candidate });
+
+    s.send({ type: "ping", sessionId, time: 42 });
+    expect(await p.next("ping")).toMatchObject({ sessionId, time: 42 });
+    p.send({ type: "pong", sessionId, time: 42 });
+    expect(await s.next("pong")).toMatchObject({ sessionId, time: 42 });
+    // The round trip proves the session on both nodes.
+    expect(await s.next("sessionState")).toEqual({ type: "sessionState", sessionId, state: "live" });
+    expect(await p.next("sessionState")).toEqual({ type: "sessionState", sessionId, state: "live" });
+
+    p.send({ type: "unsubscribe", sessionId });
+    expect(await s.next("sessionClosed")).toEqual({
+      type: "sessionClosed",
+      sessionId,
+      reason: "unsubscribed",
+    });
+    expect(await p.next("sessionClosed")).toEqual({
+      type: "sessionClosed",
+      sessionId,
+      reason: "unsubscribed",
+    });
+    // Both halves are gone: nothing leaks on either node.
+    await eventually(() => {
+      expect(a.hub.registry.sessionCount + b.hub.registry.sessionCount).toBe(0);
+      expect(a.hub.registry.watchedCount + b.hub.registry.watchedCount).toBe(0);
+    });
+  });
+
+  it("the streamer's node decides its streamer's lapse; the player's node tells its player", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    const stop = heartbeat(s, p, sessionId, { playerAnswers: () => true });
+    await s.next("sessionState", (m) => m.state === "live");
+    stop(); // the streamer falls silent
+    // First a missed beat shows on the other node, then the lapse ends the session there too.
+    expect(await p.next("sessionState", (m) => m.state === "stale")).toMatchObject({ late: "streamer" });
+    expect(await p.next("sessionClosed")).toMatchObject({ sessionId, reason: "streamer-heartbeat-timeout" });
+    expect(await s.next("sessionClosed")).toMatchObject({ sessionId, reason: "streamer-heartbeat-timeout" });
+    expect(a.logs.some((l) => l.msg === "session closed" && l.reason === "streamer-heartbeat-timeout")).toBe(
+      true,
+    );
+  });
+
+  it("the player's node decides its player's lapse; the streamer's node tells its streamer", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    let answering = true;
+    const stop = heartbeat(s, p, sessionId, { playerAnswers: () => answering });
+    await s.next("sessionState", (m) => m.state === "live");
+    answering = false;
+    expect(await s.next("sessionState", (m) => m.state === "stale")).toMatchObject({ late: "player" });
+    expect(await s.next("sessionClosed")).toMatchObject({ sessionId, reason: "player-heartbeat-timeout" });
+    expect(await p.next("sessionClosed")).toMatchObject({ sessionId, reason: "player-heartbeat-timeout" });
+    stop();
+    // The player's node made the decision.
+    expect(b.logs.some((l) => l.msg === "session closed" && l.reason === "player-heartbeat-timeout")).toBe(
+      true,
+    );
+  });
+
+  it("a streamer id is unique across the cluster", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await a.streamer("cam1");
+    expect(await refusedHandshake(b.url, { role: "streamer", streamerId: "cam1" })).toBe("streamer-id-taken");
+    // Released when the streamer leaves.
+    a.hub.registry.closeAll("kicked");
+    await eventually(async () => {
+      const s = await TestPeer.connect(b.url, { role: "streamer", streamerId: "cam1" });
+      s.close();
+    });
+  });
+
+  it("refuses a player that subscribes past its limit or to a full streamer, across nodes", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    a.hub.reconfigure({ ...a.config, maxPlayers: 1 });
+    await crossNodeSession(a, b);
+    const second = await playerSeeing(b, "cam1");
+    second.send({ type: "subscribe", streamerId: "cam1" });
+    expect(await second.next("error")).toMatchObject({ code: "streamer-full" });
+    second.send({ type: "subscribe", streamerId: "nobody" });
+    expect(await second.next("error")).toMatchObject({ code: "streamer-not-found" });
+    expect(b.hub.registry.sessionCount).toBe(1);
+  });
+
+  it("a player that leaves ends the session on the streamer's node", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    p.close();
+    expect(await s.next("sessionClosed")).toEqual({
+      type: "sessionClosed",
+      sessionId,
+      reason: "player-left",
+    });
+    await eventually(() => {
+      expect(a.hub.registry.sessionCount).toBe(0);
+    });
+  });
+});
+
+describe("a node that dies", () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    child?.kill("SIGKILL");
+    child = undefined;
+  });
+
+  it("has its sessions closed on the other nodes with hub-link-lost within the heartbeat timeout", async () => {
+    const b = await node("b");
+    // Node A is a real hub process, so it can be killed without a goodbye.
+    const root = fileURLToPath(new URL("../../..", import.meta.url));
+    const proc = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "server/src/main.ts",
+        "--port",
+        "0",
+        "--auth-open",
+        "true",
+        "--heartbeat-interval-ms",
+        String(INTERVAL),
+        "--heartbeat-missed-beats",
+        String(MISSED),
+        "--cluster-redis-url",
+        redis.url,
+        "--cluster-key-prefix",
+        keyPrefix,
+        "--cluster-node-id",
+        "a",
+      ],
+      { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    child = proc;
+    const url = await new Promise<string>((resolve, reject) => {
+      let buffered = "";
+      proc.stdout.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const match = /"url":"([^"]+)"/.exec(buffered);
+        if (match?.[1]) resolve(match[1]);
+      });
+      proc.once("exit", () => {
+        reject(new Error(`hub exited before listening:\n${buffered}`));
+      });
+    });
+    await joined(b, 1);
+    const s = await TestPeer.connect(url, { role: "streamer", streamerId: "cam1" });
+    const p = await playerSeeing(b, "cam1");
+    p.send({ type: "subscribe", streamerId: "cam1" });
+    const { sessionId } = await p.next("sessionStarted");
+    await s.next("playerJoined");
+    const stop = heartbeat(s, p, sessionId, { playerAnswers: () => true });
+    await p.next("sessionState", (m) => m.state === "live");
+
+    proc.kill("SIGKILL");
+    const killedAt = Date.now();
+    const closed = await p.next("sessionClosed", () => true, 10 * TIMEOUT);
+    const tookMs = Date.now() - killedAt;
+    stop();
+    expect(closed).toEqual({ type: "sessionClosed", sessionId, reason: "hub-link-lost" });
+    // The last beat came at most half an interval before the kill; allow the test's own latency.
+    expect(tookMs).toBeLessThan(TIMEOUT + INTERVAL * 2);
+    // Its streamers leave the list.
+    p.received.length = 0;
+    p.send({ type: "listStreamers" });
+    expect((await p.next("streamerList")).streamers).toEqual([]);
+    expect(b.hub.registry.sessionCount).toBe(0);
+  });
+});
+
+describe("a Redis outage", () => {
+  it("keeps same-node sessions working, ends cross-node ones, says degraded, and recovers by itself", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const local = await a.session("cam1");
+    const cross = await crossNodeSession(a, b, "cam2");
+    const stopLocal = heartbeat(local.s, local.p, local.sessionId, { playerAnswers: () => true });
+    const stopCross = heartbeat(cross.s, cross.p, cross.sessionId, { playerAnswers: () => true });
+    await local.p.next("sessionState", (m) => m.state === "live");
+    await cross.p.next("sessionState", (m) => m.state === "live");
+    expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+
+    await redis.kill();
+    // Cross-node: relays are refused to their sender at once, and the session ends on both nodes
+    // when the other node has been silent for the heartbeat timeout.
+    expect(await cross.s.next("error", (m) => m.code === "cluster-unavailable")).toMatchObject({
+      sessionId: cross.sessionId,
+    });
+    expect(await cross.s.next("sessionClosed")).toMatchObject({ reason: "hub-link-lost" });
+    expect(await cross.p.next("sessionClosed")).toMatchObject({ reason: "hub-link-lost" });
+    // Same-node: pings and pongs keep flowing; the session stays live.
+    local.p.received.length = 0;
+    await local.p.next("ping");
+    await local.s.next("pong");
+    expect([...a.hub.registry.sessions()].map((session) => session.state)).toEqual(["live"]);
+    // Readiness says degraded, with why.
+    const ready = await fetch(`${a.url}/readyz`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { status: string; failing: Record<string, string> };
+    expect(body.status).toBe("degraded");
+    expect(body.failing.redis).toMatch(/Redis unreachable/);
+    // A subscribe to a streamer elsewhere fails fast with a code the player can act on.
+    const p2 = await b.player();
+    p2.send({ type: "subscribe", streamerId: "cam1" });
+    expect(await p2.next("error")).toMatchObject({ code: "cluster-unavailable" });
+    await sleep(2 * TIMEOUT); // the outage lasts: nothing crashes (an unhandled rejection fails this run)
+
+    await redis.restart();
+    await eventually(async () => {
+      expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+      expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
+    }, 10_000);
+    await joined(b, 1);
+    // Streamers on the other node are listed again and can be watched across nodes.
+    const p3 = await playerSeeing(b, "cam1");
+    p3.send({ type: "subscribe", streamerId: "cam1" });
+    const started = await p3.next("sessionStarted");
+    expect(await local.s.next("playerJoined", (m) => m.sessionId === started.sessionId)).toBeDefined();
+    stopLocal();
+    stopCross();
+    expect(local.p.seen.some((m) => m.type === "sessionClosed")).toBe(false);
+  });
+
+  it("a hub starts while Redis is down, serves same-node sessions, and joins when Redis comes", async () => {
+    await redis.kill();
+    const a = await node("a");
+    const ready = await fetch(`${a.url}/readyz`);
+    expect(await ready.json()).toMatchObject({ status: "degraded" });
+    const { p, s, sessionId } = await a.session("cam1");
+    s.send({ type: "ping", sessionId, time: 1 });
+    expect(await p.next("ping")).toMatchObject({ time: 1 });
+    await redis.restart();
+    const b = await node("b");
+    await joined(b, 1);
+    await playerSeeing(b, "cam1");
+  });
+});
+
+describe("the Redis registry", () => {
+  it("lists every node's streamers and sessions, and a node's keys go when it leaves", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { sessionId } = await crossNodeSession(a, b);
+    const client = new Redis(redis.url);
+    try {
+      await eventually(async () => {
+        expect(await client.get(`${keyPrefix}:streamer:cam1`)).toBe("a");
+        expect(await client.hgetall(`${keyPrefix}:node:a:streamers`)).toEqual({ cam1: "1" });
+        const record = await client.hget(`${keyPrefix}:node:b:sessions`, sessionId);
+        expect(JSON.parse(record ?? "null")).toMatchObject({
+          streamerId: "cam1",
+          streamerNode: "a",
+          playerNode: "b",
+        });
+      });
+      expect(await a.hub.cluster?.view()).toMatchObject({
+        nodes: [
+          { nodeId: "a", streamers: ["cam1"] },
+          { nodeId: "b", streamers: [] },
+        ],
+      });
+      await a.close();
+      hubs.splice(hubs.indexOf(a), 1);
+      expect(await client.exists(`${keyPrefix}:node:a`, `${keyPrefix}:streamer:cam1`)).toBe(0);
+      expect(await client.smembers(`${keyPrefix}:nodes`)).toEqual(["b"]);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
