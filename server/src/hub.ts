@@ -102,7 +102,15 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const app = createHttpApp({
     webClientDir: config.webClientDir ?? DEFAULT_WEB_CLIENT_DIR,
     logger: logger.child({ component: "http" }),
-    api: createApiRouter({ registry, operator, auth: adminAuth, access, clock, config: () => current }),
+    api: createApiRouter({
+      registry,
+      operator,
+      auth: adminAuth,
+      access,
+      clock,
+      config: () => current,
+      cluster: () => cluster,
+    }),
     secure: config.tls.cert !== undefined || config.trustProxy,
     metrics,
     readiness: [
@@ -203,8 +211,16 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     access,
     metrics,
     cluster,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // Give Redis a moment first, so the first streamers are claimed cluster-wide; a hub whose
+      // Redis is down still starts (degraded) and joins when Redis answers.
+      if (link && !(await link.waitUp(config.cluster.requestTimeoutMs))) {
+        logger.warn(
+          { waitedMs: config.cluster.requestTimeoutMs },
+          "redis is not reachable yet: starting degraded (same-node sessions only) and retrying in the background",
+        );
+      }
+      return new Promise<string>((resolve, reject) => {
         httpServer.once("error", reject);
         httpServer.listen(config.port, config.host, () => {
           httpServer.off("error", reject);
@@ -213,7 +229,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
           const scheme = config.tls.cert !== undefined ? "https" : "http";
           resolve(`${scheme}://${host}:${port}`);
         });
-      }),
+      });
+    },
     reconfigure: (next) => {
       current = next;
       metrics.configReloaded("applied");

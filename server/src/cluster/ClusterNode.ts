@@ -90,7 +90,7 @@ export interface ClusterNodeOptions {
 export interface ClusterView {
   nodeId: string;
   redis: "up" | "down";
-  nodes: { nodeId: string; self: boolean; streamers: string[] }[];
+  nodes: { nodeId: string; self: boolean; streamers: string[]; sessions: number }[];
 }
 
 interface RemoteNode {
@@ -276,11 +276,14 @@ export class ClusterNode {
     const ids = (await redis.smembers(this.#key("nodes"))).sort();
     const nodes: ClusterView["nodes"] = [];
     for (const nodeId of ids) {
-      const [alive, streamers] = await Promise.all([
+      const [alive, streamers, sessions] = await Promise.all([
         redis.exists(this.#key("node", nodeId)),
         redis.hkeys(this.#key("node", nodeId, "streamers")),
+        redis.hlen(this.#key("node", nodeId, "sessions")),
       ]);
-      if (alive === 1) nodes.push({ nodeId, self: nodeId === this.nodeId, streamers: streamers.sort() });
+      if (alive === 1) {
+        nodes.push({ nodeId, self: nodeId === this.nodeId, streamers: streamers.sort(), sessions });
+      }
     }
     return { nodeId: this.nodeId, redis: "up", nodes };
   }

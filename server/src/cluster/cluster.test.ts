@@ -30,11 +30,14 @@ afterEach(async () => {
   await Promise.all(hubs.splice(0).map((hub) => hub.close()));
 });
 
-async function node(nodeId: string, extra: { heartbeat?: { intervalMs?: number } } = {}): Promise<TestHub> {
+const ADMIN_TOKEN = "cluster-test-admin-token";
+
+async function node(nodeId: string, requestTimeoutMs = 3000): Promise<TestHub> {
   if (hubs.length === 0) keyPrefix = `t${String(++prefix)}`;
   const hub = await startHub({
-    heartbeat: { intervalMs: INTERVAL, missedBeats: MISSED, ...extra.heartbeat },
-    cluster: { redisUrl: redis.url, keyPrefix, nodeId },
+    heartbeat: { intervalMs: INTERVAL, missedBeats: MISSED },
+    cluster: { redisUrl: redis.url, keyPrefix, nodeId, requestTimeoutMs },
+    admin: { token: ADMIN_TOKEN },
   });
   hubs.push(hub);
   return hub;
@@ -233,6 +236,55 @@ describe("cross-node sessions", () => {
   });
 });
 
+describe("what other nodes send", () => {
+  it("is dropped when invalid or not the sender's to send, and touches nothing else", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    // Through the real adapter, as a buggy or foreign node on the same Redis would send them.
+    const emit = (envelope: unknown): void => {
+      a.hub.io.serverSideEmit("heartline:cluster", envelope);
+    };
+    emit("garbage");
+    emit({ kind: "relay", from: "a", to: "b" });
+    emit({
+      kind: "relay",
+      from: "a",
+      to: "b",
+      sessionId,
+      message: { type: "ping", sessionId, time: "soon" },
+    });
+    // A streamer never sends an answer; node a holds the streamer of this session.
+    emit({
+      kind: "relay",
+      from: "a",
+      to: "b",
+      sessionId,
+      message: { type: "answer", sessionId, sdp: "v=0" },
+    });
+    emit({
+      kind: "relay",
+      from: "a",
+      to: "b",
+      sessionId,
+      message: { type: "ping", sessionId: "other", time: 1 },
+    });
+    // Node c shares nothing with b: it cannot close or reach b's sessions.
+    emit({ kind: "close", from: "c", to: "b", sessionId, reason: "kicked" });
+    emit({ kind: "relay", from: "c", to: "b", sessionId, message: { type: "ping", sessionId, time: 2 } });
+
+    s.send({ type: "ping", sessionId, time: 7 });
+    expect(await p.next("ping")).toMatchObject({ time: 7 });
+    expect(
+      p.seen.filter((m) => m.type !== "config" && m.type !== "streamerList" && m.type !== "sessionStarted"),
+    ).toEqual([{ type: "ping", sessionId, time: 7 }]);
+    expect(b.hub.cluster?.invalidEnvelopes).toBe(2);
+    expect(b.logs.filter((l) => l.msg === "invalid relay dropped")).toHaveLength(2);
+    expect(b.hub.registry.sessionCount).toBe(1);
+  });
+});
+
 describe("a node that dies", () => {
   let child: ChildProcess | undefined;
   afterEach(() => {
@@ -340,6 +392,9 @@ describe("a Redis outage", () => {
     const p2 = await b.player();
     p2.send({ type: "subscribe", streamerId: "cam1" });
     expect(await p2.next("error")).toMatchObject({ code: "cluster-unavailable" });
+    const api = await fetch(`${b.url}/api/cluster`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(api.status).toBe(503);
+    expect(await api.json()).toMatchObject({ error: "cluster-unavailable" });
     await sleep(2 * TIMEOUT); // the outage lasts: nothing crashes (an unhandled rejection fails this run)
 
     await redis.restart();
@@ -360,7 +415,7 @@ describe("a Redis outage", () => {
 
   it("a hub starts while Redis is down, serves same-node sessions, and joins when Redis comes", async () => {
     await redis.kill();
-    const a = await node("a");
+    const a = await node("a", 300);
     const ready = await fetch(`${a.url}/readyz`);
     expect(await ready.json()).toMatchObject({ status: "degraded" });
     const { p, s, sessionId } = await a.session("cam1");
@@ -370,6 +425,20 @@ describe("a Redis outage", () => {
     const b = await node("b");
     await joined(b, 1);
     await playerSeeing(b, "cam1");
+  });
+});
+
+describe("single-node mode (no cluster.redisUrl)", () => {
+  it("uses no Redis, and says so on /api/cluster", async () => {
+    const alone = await startHub({ admin: { token: ADMIN_TOKEN } });
+    hubs.push(alone);
+    expect(alone.hub.cluster).toBeUndefined();
+    const api = await fetch(`${alone.url}/api/cluster`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(api.status).toBe(404);
+    expect(await api.json()).toMatchObject({ error: "not-clustered" });
+    expect(await (await fetch(`${alone.url}/readyz`)).json()).toEqual({ status: "ready" });
   });
 });
 
@@ -391,10 +460,15 @@ describe("the Redis registry", () => {
           playerNode: "b",
         });
       });
-      expect(await a.hub.cluster?.view()).toMatchObject({
+      const api = await fetch(`${a.url}/api/cluster`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(await api.json()).toEqual({
+        nodeId: "a",
+        redis: "up",
         nodes: [
-          { nodeId: "a", streamers: ["cam1"] },
-          { nodeId: "b", streamers: [] },
+          { nodeId: "a", self: true, streamers: ["cam1"], sessions: 0 },
+          { nodeId: "b", self: false, streamers: [], sessions: 1 },
         ],
       });
       await a.close();

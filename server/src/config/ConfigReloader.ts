@@ -11,7 +11,7 @@ import { ConfigError, configKeys, HubConfigSchema, type HubConfig } from "@heart
 
 /** Keys whose new value takes effect without a restart. */
 const LIVE_KEYS =
-  /^(heartbeat\.|iceServers$|log\.level$|auth\.|allowedOrigins$|turn\.|limits\.(?!maxMessageBytes)|maxPlayers$)/;
+  /^(heartbeat\.|iceServers$|log\.level$|auth\.|allowedOrigins$|turn\.|limits\.(?!maxMessageBytes)|maxPlayers$|cluster\.requestTimeoutMs$)/;
 
 export interface ConfigReloaderOptions {
   /** Loads the config from all its sources (throws ConfigError when invalid). */

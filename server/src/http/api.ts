@@ -12,6 +12,7 @@ import type { HubConfig } from "@heartline/shared/config";
 import { bearerToken, type AdminAuth } from "../admin/AdminAuth.js";
 import type { Operator } from "../admin/Operator.js";
 import { sessionViews, streamerViews } from "../admin/views.js";
+import { ClusterUnavailableError, type ClusterNode } from "../cluster/ClusterNode.js";
 import type { Clock } from "../heartbeat/clock.js";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 import { redactConfig } from "./redact.js";
@@ -25,6 +26,8 @@ export interface ApiOptions {
   clock: Clock;
   /** The running config (it changes on a live reload). */
   config: () => HubConfig;
+  /** Multi-node mode: this hub's cluster (undefined when it runs alone). */
+  cluster?: () => ClusterNode | undefined;
 }
 
 const actorOf = (req: Request) => ({
@@ -45,7 +48,15 @@ const PlayerTokenRequestSchema = z.strictObject({
     .optional(),
 });
 
-export function createApiRouter({ registry, operator, auth, access, clock, config }: ApiOptions): Router {
+export function createApiRouter({
+  registry,
+  operator,
+  auth,
+  access,
+  clock,
+  config,
+  cluster = () => undefined,
+}: ApiOptions): Router {
   const router = Router();
 
   const requireAdmin: RequestHandler = (req, res, next) => {
@@ -109,6 +120,25 @@ export function createApiRouter({ registry, operator, auth, access, clock, confi
       expiresAt: new Date(Date.now() + ttlSec * 1000).toISOString(),
       playerPath: `/?${query.toString()}`,
     });
+  });
+
+  // Multi-node: every live node with its streamers and session count, as Redis has them.
+  router.get("/cluster", requireAdmin, async (_req, res) => {
+    const node = cluster();
+    if (!node) {
+      res
+        .status(404)
+        .json({ error: "not-clustered", message: "this hub runs alone (cluster.redisUrl is unset)" });
+      return;
+    }
+    try {
+      res.json(await node.view());
+    } catch (error) {
+      if (!(error instanceof ClusterUnavailableError)) throw error;
+      res
+        .status(503)
+        .json({ error: error.code, message: `${error.message}; try again when /readyz is ready` });
+    }
   });
 
   router.get("/config", requireAdmin, (_req, res) => {
