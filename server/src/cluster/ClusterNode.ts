@@ -20,7 +20,7 @@
  *   <p>:streamer:<streamerId>     the node that holds this streamer id (claimed with SET NX)
  */
 import { hostname } from "node:os";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { Logger } from "pino";
 import { ErrorCode, type HeartbeatSettings, type SessionCloseReason } from "@heartline/shared";
@@ -67,6 +67,11 @@ export interface ClusterHandlers {
   relay(from: string, sessionId: string, message: unknown): void;
   late(from: string, sessionId: string, late: boolean): void;
   close(from: string, sessionId: string, reason: SessionCloseReason): void;
+  /**
+   * Another node admits a streamer that presented the resume token of `streamerId` here: if the
+   * token matches, end it here (its sessions end as streamer-left) and return true.
+   */
+  release(from: string, streamerId: string, tokenHash: string): boolean;
   /** `node` stopped beating (or said goodbye): end every session shared with it. */
   nodeLost(node: string): void;
   /** The streamers on other nodes changed: tell this node's players. */
@@ -100,8 +105,8 @@ interface RemoteNode {
   streamers: Map<string, number>;
 }
 
-interface Pending {
-  resolve(result: OpenResult): void;
+interface Pending<T> {
+  resolve(result: T): void;
   timer: TimerHandle;
 }
 
@@ -121,7 +126,10 @@ export class ClusterNode {
   #requestTimeoutMs: number;
   #handlers: ClusterHandlers | undefined;
   readonly #nodes = new Map<string, RemoteNode>();
-  readonly #pending = new Map<string, Pending>();
+  /** Cross-node opens awaiting an answer, by session id. */
+  readonly #pending = new Map<string, Pending<OpenResult>>();
+  /** Releases awaiting an answer, by streamer id. */
+  readonly #releases = new Map<string, Pending<boolean>>();
   /** Streamer ids this node holds the claim of. */
   readonly #claimed = new Set<string>();
   #streamersVersion = 0;
@@ -201,20 +209,55 @@ export class ClusterNode {
 
   /**
    * Claims `streamerId` for this node across the cluster. While Redis is down the claim is
-   * granted locally and made when Redis is back (a conflict then is logged).
+   * granted locally and made when Redis is back (a conflict then is logged). A streamer that
+   * presents a resume token takes its id over from the node that held it, if the token matches
+   * there (it reconnected through the load balancer to this node).
    */
-  async claimStreamer(streamerId: string): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+  async claimStreamer(
+    streamerId: string,
+    resumeToken?: string,
+  ): Promise<{ ok: true } | { ok: false; heldBy: string }> {
     if (this.#claimed.has(streamerId)) return { ok: true };
     if (!this.#link.up) {
       this.#log.warn({ streamerId }, "redis is down: admitting the streamer without a cluster-wide claim");
       return { ok: true };
     }
     try {
-      const result = await this.#claim(streamerId);
-      return result === this.nodeId ? { ok: true } : { ok: false, heldBy: result };
+      let holder = await this.#claim(streamerId);
+      if (holder !== this.nodeId && resumeToken !== undefined && this.#nodes.has(holder)) {
+        const released = await this.#requestRelease(holder, streamerId, tokenHash(resumeToken));
+        this.#log.info(
+          { streamerId, heldBy: holder, released },
+          "streamer reconnected here from another node",
+        );
+        if (released) holder = await this.#claim(streamerId);
+      }
+      return holder === this.nodeId ? { ok: true } : { ok: false, heldBy: holder };
     } catch {
       return { ok: true };
     }
+  }
+
+  #requestRelease(node: string, streamerId: string, hash: string): Promise<boolean> {
+    if (
+      this.#releases.has(streamerId) ||
+      !this.send({ kind: "release", to: node, streamerId, tokenHash: hash })
+    ) {
+      return Promise.resolve(false);
+    }
+    return new Promise((resolve) => {
+      const timer = this.#clock.setTimeout(() => {
+        this.#releases.delete(streamerId);
+        resolve(false);
+      }, this.#requestTimeoutMs);
+      this.#releases.set(streamerId, { resolve, timer });
+    });
+  }
+
+  /** Lets go of a streamer id at once (before answering a release). */
+  async #release(streamerId: string): Promise<void> {
+    this.#claimed.delete(streamerId);
+    await this.#link.commands.eval(RELEASE_IF_MINE, 1, this.#key("streamer", streamerId), this.nodeId);
   }
 
   /** This node's streamers changed (joined, left, away, back): update Redis and tell the others. */
@@ -292,8 +335,11 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#beatTimer !== undefined) this.#clock.clearTimeout(this.#beatTimer);
-    for (const pending of this.#pending.values()) this.#clock.clearTimeout(pending.timer);
+    for (const pending of [...this.#pending.values(), ...this.#releases.values()]) {
+      this.#clock.clearTimeout(pending.timer);
+    }
     this.#pending.clear();
+    this.#releases.clear();
     for (const node of this.#nodes.values())
       if (node.timer !== undefined) this.#clock.clearTimeout(node.timer);
     this.#nodes.clear();
@@ -502,6 +548,32 @@ export class ClusterNode {
         );
         return;
       }
+      case "release": {
+        const { from, streamerId } = envelope;
+        const released = handlers.release(from, streamerId, envelope.tokenHash);
+        const answer = (ok: boolean): void => {
+          this.send({ kind: "released", to: from, streamerId, released: ok });
+        };
+        if (!released) answer(false);
+        else
+          this.#release(streamerId).then(
+            () => {
+              answer(true);
+            },
+            () => {
+              answer(false);
+            },
+          );
+        return;
+      }
+      case "released": {
+        const pending = this.#releases.get(envelope.streamerId);
+        if (!pending) return;
+        this.#releases.delete(envelope.streamerId);
+        this.#clock.clearTimeout(pending.timer);
+        pending.resolve(envelope.released);
+        return;
+      }
       case "relay":
         handlers.relay(envelope.from, envelope.sessionId, envelope.message);
         return;
@@ -562,4 +634,9 @@ export class ClusterUnavailableError extends Error {
     super("this hub cannot reach Redis right now");
     this.name = "ClusterUnavailableError";
   }
+}
+
+/** What travels instead of a resume token when another node must check it. */
+export function tokenHash(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
 }

@@ -25,8 +25,10 @@ import type { Peer, PeerTransport } from "../sessions/Peer.js";
 import type { Session } from "../sessions/Session.js";
 import type { SessionBridge, SessionRegistry } from "../sessions/SessionRegistry.js";
 import type { CrossNode, Relayed, SignalingServer } from "../signaling/SignalingServer.js";
+import { timingSafeEqual } from "node:crypto";
 import {
   ClusterUnavailableError,
+  tokenHash,
   type ClusterHandlers,
   type ClusterNode,
   type LocalStreamer,
@@ -98,8 +100,11 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
 
   // ---- CrossNode: asked by signaling --------------------------------------------------------
 
-  async claimStreamerId(streamerId: string): Promise<{ ok: true } | { ok: false; heldBy: string }> {
-    return this.#cluster.claimStreamer(streamerId);
+  async claimStreamerId(
+    streamerId: string,
+    resumeToken?: string,
+  ): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+    return this.#cluster.claimStreamer(streamerId, resumeToken);
   }
 
   remoteStreamers(): { streamerId: string; players: number }[] {
@@ -226,6 +231,24 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
   close(from: string, sessionId: string, reason: SessionCloseReason): void {
     const session = this.#registry.sharedWith(from, sessionId);
     if (session) this.#registry.close(session, reason, { fromRemote: true });
+  }
+
+  release(from: string, streamerId: string, hash: string): boolean {
+    const peer = this.#registry.streamerPeer(streamerId);
+    if (!peer) return true; // nothing here holds it any more
+    const expected = Buffer.from(tokenHash(peer.resumeToken), "hex");
+    const presented = Buffer.from(hash, "hex");
+    if (expected.length !== presented.length || !timingSafeEqual(expected, presented)) {
+      this.#log.warn(
+        { streamerId, node: from },
+        "another node asked for a streamer with a wrong resume token",
+      );
+      return false;
+    }
+    this.#log.info({ streamerId, node: from }, "streamer moved to another node; ending it here");
+    this.#signaling.disconnect(peer);
+    this.#registry.removePeer(peer, "streamer-left");
+    return true;
   }
 
   nodeLost(node: string): void {

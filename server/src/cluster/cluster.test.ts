@@ -205,6 +205,39 @@ describe("cross-node sessions", () => {
     });
   });
 
+  it("a streamer that reconnects through another node with its resume token moves there", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    await joined(a, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    // Someone else's token does not move it.
+    expect(
+      await refusedHandshake(b.url, { role: "streamer", streamerId: "cam1", resumeToken: "x".repeat(32) }),
+    ).toBe("streamer-id-taken");
+    expect(a.hub.registry.streamer("cam1")).toBeDefined();
+
+    const gone = new Promise<void>((resolve) => s.socket.once("disconnect", () => resolve()));
+    const moved = await TestPeer.connect(b.url, {
+      role: "streamer",
+      streamerId: "cam1",
+      resumeToken: s.resumeToken,
+    });
+    expect(await moved.next("resumed")).toEqual({ type: "resumed", sessionIds: [] });
+    await gone; // its old socket on A is closed
+    expect(await p.next("sessionClosed")).toEqual({
+      type: "sessionClosed",
+      sessionId,
+      reason: "streamer-left",
+    });
+    expect(a.hub.registry.streamerCount).toBe(0);
+    // The player watches it again, now on its own node.
+    p.send({ type: "subscribe", streamerId: "cam1" });
+    const started = await p.next("sessionStarted");
+    expect((await moved.next("playerJoined")).sessionId).toBe(started.sessionId);
+    moved.close();
+  });
+
   it("refuses a player that subscribes past its limit or to a full streamer, across nodes", async () => {
     const a = await node("a");
     const b = await node("b");

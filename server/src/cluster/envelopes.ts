@@ -47,6 +47,24 @@ export const EnvelopeSchema = z.discriminatedUnion("kind", [
     code: ErrorCodeSchema,
     message: z.string().max(500),
   }),
+  /**
+   * A streamer reconnected to the sender with the resume token of a streamer held by `to` (a
+   * load balancer sent it elsewhere): `to` lets it go if the token matches. Only the token's
+   * SHA-256 travels.
+   */
+  z.strictObject({
+    kind: z.literal("release"),
+    ...ToNode,
+    streamerId: StreamerIdSchema,
+    tokenHash: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+  /** The answer to `release`: the claim on the id is gone (`released`), or the token did not match. */
+  z.strictObject({
+    kind: z.literal("released"),
+    ...ToNode,
+    streamerId: StreamerIdSchema,
+    released: z.boolean(),
+  }),
   /** A peer's message for the other end of a session (validated again on delivery). */
   z.strictObject({ kind: z.literal("relay"), ...ToNode, sessionId: SessionIdSchema, message: z.unknown() }),
   /** The sender's end of the session is late (away or missed a beat), or on time again. */

@@ -147,6 +147,11 @@ export class SessionRegistry {
     return peer && !peer.away ? peer : undefined;
   }
 
+  /** The streamer under this id, connected or away. */
+  streamerPeer(streamerId: string): Peer | undefined {
+    return this.#streamers.get(streamerId);
+  }
+
   peerByToken(token: string): Peer | undefined {
     return this.#peersByToken.get(token);
   }

@@ -80,7 +80,10 @@ export interface CrossNode {
   /** Streamers on other nodes, for the list players see. */
   remoteStreamers(): { streamerId: string; players: number }[];
   /** Claims a new streamer's id across the cluster (see HandshakeMiddlewareOptions). */
-  claimStreamerId(streamerId: string): Promise<{ ok: true } | { ok: false; heldBy: string }>;
+  claimStreamerId(
+    streamerId: string,
+    resumeToken?: string,
+  ): Promise<{ ok: true } | { ok: false; heldBy: string }>;
   /** Opens a session with a streamer on another node; resolves to a refusal if it cannot. */
   subscribeRemote(
     player: Peer,
@@ -128,8 +131,8 @@ export class SignalingServer {
           connectionsPerIp: () => this.#config.limits.connectionsPerIp,
           trustProxy: () => this.#config.trustProxy,
           refused: (code) => this.probe?.handshakeRefused(code),
-          claimStreamerId: async (streamerId) =>
-            this.crossNode ? this.crossNode.claimStreamerId(streamerId) : { ok: true },
+          claimStreamerId: async (streamerId, resumeToken) =>
+            this.crossNode ? this.crossNode.claimStreamerId(streamerId, resumeToken) : { ok: true },
         },
         logger,
       ),
@@ -140,6 +143,11 @@ export class SignalingServer {
     registry.observer.on("streamersChanged", () => {
       this.streamersChanged();
     });
+  }
+
+  /** Closes the socket `peer` uses now, if any (the peer itself is the registry's to remove). */
+  disconnect(peer: Peer): void {
+    this.#connections.get(peer)?.transport.close();
   }
 
   /** A live config change: every connected peer gets a fresh `config`. */

@@ -87,7 +87,10 @@ export interface HandshakeMiddlewareOptions extends HandshakeContext {
    * Multi-node: claims a new streamer's id across the cluster, after its key was checked.
    * Resolves to the node holding it when another node does.
    */
-  claimStreamerId?(streamerId: string): Promise<{ ok: true } | { ok: false; heldBy: string }>;
+  claimStreamerId?(
+    streamerId: string,
+    resumeToken: string | undefined,
+  ): Promise<{ ok: true } | { ok: false; heldBy: string }>;
 }
 
 function firstHeaderValue(value: string | string[] | undefined): string | undefined {
@@ -153,7 +156,7 @@ export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Lo
     const { auth } = result;
     const claim = async (): Promise<{ ok: true } | { ok: false; heldBy: string }> =>
       auth.role === "streamer" && !result.resume && options.claimStreamerId
-        ? options.claimStreamerId(auth.streamerId)
+        ? options.claimStreamerId(auth.streamerId, auth.resumeToken)
         : { ok: true };
     decision.then(
       async (access) => {
