@@ -217,7 +217,11 @@ describe("cross-node sessions", () => {
     ).toBe("streamer-id-taken");
     expect(a.hub.registry.streamer("cam1")).toBeDefined();
 
-    const gone = new Promise<void>((resolve) => s.socket.once("disconnect", () => resolve()));
+    const gone = new Promise<void>((resolve) =>
+      s.socket.once("disconnect", () => {
+        resolve();
+      }),
+    );
     const moved = await TestPeer.connect(b.url, {
       role: "streamer",
       streamerId: "cam1",
