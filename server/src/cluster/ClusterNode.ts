@@ -334,6 +334,9 @@ export class ClusterNode {
   /** Leaves the cluster: releases this node's keys and claims and says goodbye. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // From here on nothing else goes out: a late streamer-list update after `bye` would make
+    // the other nodes think this one joined again.
+    this.#closed = true;
     if (this.#beatTimer !== undefined) this.#clock.clearTimeout(this.#beatTimer);
     for (const pending of [...this.#pending.values(), ...this.#releases.values()]) {
       this.#clock.clearTimeout(pending.timer);
@@ -344,7 +347,7 @@ export class ClusterNode {
       if (node.timer !== undefined) this.#clock.clearTimeout(node.timer);
     this.#nodes.clear();
     if (this.#link.up) {
-      this.#broadcast({ kind: "bye" });
+      this.#io.serverSideEmit(CLUSTER_EVENT, { kind: "bye", from: this.nodeId });
       const multi = this.#link.commands
         .multi()
         .del(this.#key("node", this.nodeId), this.#key("node", this.nodeId, "streamers"))
@@ -355,12 +358,12 @@ export class ClusterNode {
       }
       await multi.exec().catch(() => undefined);
     }
-    this.#closed = true;
     this.#claimed.clear();
   }
 
   /** Sends to every other node (beats and announcements). */
   #broadcast(envelope: BroadcastEnvelope): void {
+    if (this.#closed) return;
     this.#io.serverSideEmit(CLUSTER_EVENT, { ...envelope, from: this.nodeId });
   }
 

@@ -5,9 +5,12 @@
  *
  * - commands and publishes fail at once (no offline queue), so a cross-node operation answers
  *   its sender with an error instead of hanging, and nothing stale is sent after recovery;
- * - every publish the socket.io adapter makes is caught. `@socket.io/redis-adapter` does not
- *   handle the promise of `publish`, and an unhandled rejection ends a Node process: without
- *   this guard a Redis outage crashes every hub within seconds.
+ * - every publish and (un)subscribe the socket.io adapter makes is caught.
+ *   `@socket.io/redis-adapter` does not handle the promises of these calls, and an unhandled
+ *   rejection ends a Node process: without this guard a Redis outage crashes every hub within
+ *   seconds;
+ * - subscriptions made while Redis is down wait for it (and are restored after every
+ *   reconnect), so a hub that starts before Redis still hears the cluster once Redis is up.
  */
 import { EventEmitter } from "node:events";
 import { Redis } from "ioredis";
@@ -29,10 +32,11 @@ export class RedisLink {
   readonly events = new EventEmitter<RedisLinkEvents>();
   /** Commands and publishes (fail fast while down). */
   readonly commands: Redis;
-  /** The same connection as the adapter's publisher: `publish` never rejects. */
+  /** The same connection as `commands`, for the adapter: `publish` never rejects. */
   readonly publisher: Redis;
-  /** Subscriptions (queued until connected, restored after reconnects). */
+  /** For the adapter: subscriptions wait until connected and never reject. */
   readonly subscriber: Redis;
+  readonly #subscriptions: Redis;
   #up = false;
   #downSince: number | undefined = Date.now();
   #droppedPublishes = 0;
@@ -40,15 +44,31 @@ export class RedisLink {
 
   constructor(url: string, logger: Logger) {
     this.#log = logger;
-    const common = { retryStrategy: retryDelay, connectTimeout: 2000, maxRetriesPerRequest: 1 };
-    this.commands = new Redis(url, { ...common, enableOfflineQueue: false, connectionName: "heartline" });
-    this.subscriber = new Redis(url, { ...common, connectionName: "heartline-sub" });
-    this.publisher = guardPublish(this.commands, () => {
+    const common = { retryStrategy: retryDelay, connectTimeout: 2000 };
+    this.commands = new Redis(url, {
+      ...common,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectionName: "heartline",
+    });
+    this.#subscriptions = new Redis(url, {
+      ...common,
+      maxRetriesPerRequest: null,
+      connectionName: "heartline-sub",
+    });
+    this.publisher = guard(this.commands, ["publish"], () => {
       this.#droppedPublishes += 1;
     });
+    this.subscriber = guard(
+      this.#subscriptions,
+      ["subscribe", "psubscribe", "unsubscribe", "punsubscribe"],
+      (error) => {
+        this.#log.warn({ err: error.message }, "redis subscription call failed");
+      },
+    );
     for (const [name, client] of [
       ["commands", this.commands],
-      ["subscriber", this.subscriber],
+      ["subscriber", this.#subscriptions],
     ] as const) {
       client.on("ready", () => {
         this.#update();
@@ -96,14 +116,14 @@ export class RedisLink {
 
   async close(): Promise<void> {
     this.events.removeAllListeners();
-    for (const client of [this.subscriber, this.commands]) {
+    for (const client of [this.#subscriptions, this.commands]) {
       if (client.status === "ready") await client.quit().catch(() => undefined);
       client.disconnect();
     }
   }
 
   #update(reason?: string): void {
-    const up = this.commands.status === "ready" && this.subscriber.status === "ready";
+    const up = this.commands.status === "ready" && this.#subscriptions.status === "ready";
     if (up === this.#up) return;
     this.#up = up;
     if (up) {
@@ -123,18 +143,20 @@ export class RedisLink {
   }
 }
 
-/** `client` with a `publish` that resolves to 0 (no receivers) instead of rejecting. */
-function guardPublish(client: Redis, dropped: () => void): Redis {
-  const publish = (channel: string | Buffer, message: string | Buffer): Promise<number> =>
-    client.publish(channel, message).catch(() => {
-      dropped();
-      return 0;
-    });
+/** `client` whose `methods` resolve to undefined instead of rejecting (the failure is reported). */
+function guard(client: Redis, methods: readonly string[], failed: (error: Error) => void): Redis {
+  const guarded = new Set(methods);
   return new Proxy(client, {
     get(target, property) {
-      if (property === "publish") return publish;
       const value: unknown = Reflect.get(target, property, target);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      if (typeof value !== "function") return value;
+      const method = (value as (...args: unknown[]) => unknown).bind(target);
+      if (typeof property !== "string" || !guarded.has(property)) return method;
+      return (...args: unknown[]) =>
+        (method(...args) as Promise<unknown>).catch((error: unknown) => {
+          failed(error instanceof Error ? error : new Error(String(error)));
+          return undefined;
+        });
     },
   });
 }

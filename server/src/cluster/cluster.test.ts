@@ -205,6 +205,24 @@ describe("cross-node sessions", () => {
     });
   });
 
+  it("a hub that shuts down ends its cross-node sessions as hub-shutdown on the other node too", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { p, sessionId } = await crossNodeSession(a, b);
+    await a.close();
+    hubs.splice(hubs.indexOf(a), 1);
+    expect(await p.next("sessionClosed")).toEqual({
+      type: "sessionClosed",
+      sessionId,
+      reason: "hub-shutdown",
+    });
+    // It said goodbye: it is forgotten well before the heartbeat timeout.
+    await eventually(() => {
+      expect(b.hub.cluster?.nodeCount).toBe(0);
+    }, TIMEOUT / 2);
+  });
+
   it("a streamer that reconnects through another node with its resume token moves there", async () => {
     const a = await node("a");
     const b = await node("b");
@@ -461,7 +479,10 @@ describe("a Redis outage", () => {
     await redis.restart();
     const b = await node("b");
     await joined(b, 1);
+    // A subscribed while Redis was down: it hears the cluster now, both ways.
+    await joined(a, 1);
     await playerSeeing(b, "cam1");
+    await crossNodeSession(b, a, "cam2");
   });
 });
 
