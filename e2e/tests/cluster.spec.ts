@@ -65,6 +65,34 @@ test("a player on hub B shows live video from an agent on hub A", async ({ page,
   await page.screenshot({ path: testInfo.outputPath("cross-node-player.png") });
 });
 
+test("a hung agent on hub A (SIGSTOP) ends the session in the player on hub B as a streamer heartbeat timeout", async ({
+  page,
+  procs,
+}) => {
+  redis = await RedisServer.start();
+  const a = await clusterHub(procs, redis.url, "a");
+  const b = await clusterHub(procs, redis.url, "b");
+  const agent = await procs.agent(a.url, "cam-hung");
+  await openPlayer(page, b.url, "cam-hung");
+  await waitForState(page, "live");
+  const { sessionId } = await handle(page);
+
+  agent.signal("SIGSTOP"); // its socket stays open: only the heartbeat can notice
+  await page.waitForFunction(() => window.heartline?.state === "ended", undefined, {
+    timeout: TIMEOUT_MS + 5000,
+  });
+  const silentFor = await page.evaluate(() => performance.now() - (window.heartline?.lastPingAt ?? 0));
+  expect((await handle(page)).closeReason).toBe("streamer-heartbeat-timeout");
+  expect(silentFor).toBeLessThan(TIMEOUT_MS + 1000);
+  // Hub A, which holds the streamer, decided; hub B passed the reason on.
+  const decided = await a.waitForLog((l) => l.msg === "session closed" && l.sessionId === sessionId);
+  expect(decided.reason).toBe("streamer-heartbeat-timeout");
+  expect(sessionLine(b.logs, "session closed", sessionId)).toMatchObject({
+    reason: "streamer-heartbeat-timeout",
+  });
+  agent.signal("SIGCONT");
+});
+
 test("killing hub A ends the session in the player with hub-link-lost within the heartbeat timeout, and it recovers", async ({
   page,
   procs,
@@ -90,12 +118,10 @@ test("killing hub A ends the session in the player with hub-link-lost within the
   expect(closed).toMatchObject({ reason: "hub-link-lost", remoteNode: "a" });
   // A's last beat came at most half an interval before the kill; the rest is delivery.
   expect(sawItAfter).toBeLessThan(TIMEOUT_MS + 1000);
-  test
-    .info()
-    .annotations.push({
-      type: "timing",
-      description: `player saw hub-link-lost ${sawItAfter} ms after the kill`,
-    });
+  test.info().annotations.push({
+    type: "timing",
+    description: `player saw hub-link-lost ${sawItAfter} ms after the kill`,
+  });
 
   // A new hub on A's port (a new node): the agent reconnects to it, B lists the streamer again,
   // and the player watches it again without anyone touching it.
