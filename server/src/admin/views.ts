@@ -26,6 +26,10 @@ export function sessionView(session: Session, clock: Clock): SessionView {
     playerId: session.player.id,
     state: session.state === "closed" ? "stale" : session.state,
     late: session.late ?? null,
+    elsewhere:
+      session.remoteEnd === undefined || session.remoteNode === undefined
+        ? null
+        : { end: session.remoteEnd, nodeId: session.remoteNode },
     startedAt: new Date(Date.now() - ageMs).toISOString(),
     ageMs,
     heartbeat: {
@@ -37,9 +41,9 @@ export function sessionView(session: Session, clock: Clock): SessionView {
   };
 }
 
-/** Open sessions, oldest first. */
+/** Open sessions, oldest first (a cross-node session still being opened is not one yet). */
 export function sessionViews(registry: SessionRegistry, clock: Clock): SessionView[] {
   const views: SessionView[] = [];
-  for (const session of registry.sessions()) views.push(sessionView(session, clock));
+  for (const session of registry.sessions()) if (session.started) views.push(sessionView(session, clock));
   return views.sort((a, b) => b.ageMs - a.ageMs);
 }

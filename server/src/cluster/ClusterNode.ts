@@ -133,6 +133,7 @@ export class ClusterNode {
   /** Streamer ids this node holds the claim of. */
   readonly #claimed = new Set<string>();
   #streamersVersion = 0;
+  #syncChain: Promise<void> = Promise.resolve();
   #syncQueued = false;
   /** Viewer counts changed since the streamer list was last written (written on the next beat). */
   #countsDirty = false;
@@ -429,13 +430,18 @@ export class ClusterNode {
   }
 
   /** Writes this node's streamers (and claims new ones, releases gone ones); then tells the others. */
-  async #syncStreamers(): Promise<void> {
+  #syncStreamers(): Promise<void> {
+    // One write at a time, each from the state of its own moment, so the last one wins.
+    this.#syncChain = this.#syncChain.then(() => this.#writeStreamers());
+    return this.#syncChain;
+  }
+
+  async #writeStreamers(): Promise<void> {
     const handlers = this.#handlers;
     if (!handlers || this.#closed) return;
+    if (!this.#link.up) return; // written in full by #resync when Redis is back
     const local = handlers.localStreamers();
     const ids = new Set(local.map((s) => s.streamerId));
-    this.#streamersVersion += 1;
-    if (!this.#link.up) return; // written in full by #resync when Redis is back
     try {
       for (const streamerId of ids) {
         if (this.#claimed.has(streamerId)) continue;
@@ -458,12 +464,13 @@ export class ClusterNode {
         multi.eval(RELEASE_IF_MINE, 1, this.#key("streamer", streamerId), this.nodeId);
       }
       await multi.exec();
+      // The counter moves only once Redis has the list: a node that reads the list because the
+      // counter moved must find it there (beats carry the counter too).
+      this.#streamersVersion += 1;
       this.#broadcast({ kind: "streamers", streamers: this.#streamersVersion });
     } catch (error) {
-      this.#log.warn(
-        { err: error },
-        "could not write this node's streamers to redis; retried when redis is back",
-      );
+      this.#countsDirty = true; // try again with the next beat
+      this.#log.warn({ err: error }, "could not write this node's streamers to redis; retrying");
     }
   }
 

@@ -138,6 +138,17 @@ describe("cross-node sessions", () => {
     expect(await s.next("sessionState")).toEqual({ type: "sessionState", sessionId, state: "live" });
     expect(await p.next("sessionState")).toEqual({ type: "sessionState", sessionId, state: "live" });
 
+    // Each node's operator sees the session with the end the other node holds.
+    const view = async (hub: TestHub): Promise<unknown> =>
+      await (
+        await fetch(`${hub.url}/api/sessions`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).json();
+    expect(await view(a)).toMatchObject({
+      sessions: [{ id: sessionId, elsewhere: { end: "player", nodeId: "b" } }],
+    });
+    expect(await view(b)).toMatchObject({
+      sessions: [{ id: sessionId, elsewhere: { end: "streamer", nodeId: "a" } }],
+    });
     p.send({ type: "unsubscribe", sessionId });
     expect(await s.next("sessionClosed")).toEqual({
       type: "sessionClosed",

@@ -123,6 +123,7 @@ describe("admin endpoints", () => {
       streamerId: "cam1",
       state: "live",
       late: null,
+      elsewhere: null,
       heartbeat: { rttMs: 42, mediaRttMs: 7 },
     });
     expect(session?.ageMs).toBeGreaterThanOrEqual(0);

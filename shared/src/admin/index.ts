@@ -38,6 +38,8 @@ export interface SessionView {
   state: "connecting" | "live" | "stale";
   /** The end that is late while `stale`, else null. */
   late: SessionEnd | null;
+  /** Multi-node: the end held by another hub node, and that node; null when both are here. */
+  elsewhere: { end: SessionEnd; nodeId: string } | null;
   /** Wall-clock start, ISO 8601. */
   startedAt: string;
   ageMs: number;

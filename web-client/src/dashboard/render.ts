@@ -3,7 +3,7 @@
  * across snapshots so each RTT sparkline lives on), the streamers and the endings log. Text
  * goes in through textContent only; ids come from peers.
  */
-import type { DashboardSnapshot, SessionEnding, StreamerView } from "@heartline/shared/admin";
+import type { DashboardSnapshot, SessionEnding, SessionView, StreamerView } from "@heartline/shared/admin";
 import { clockTime, formatAge, formatMs, shortId } from "./format.js";
 import { Sparkline } from "./sparkline.js";
 
@@ -109,7 +109,7 @@ export class DashboardView {
       seen.add(session.id);
       let row = this.#rows.get(session.id);
       if (!row) {
-        row = this.#sessionRow(session.id, session.streamerId, session.playerId);
+        row = this.#sessionRow(session);
         this.#rows.set(session.id, row);
       }
       // Keep the table in the snapshot's order (oldest first).
@@ -138,7 +138,10 @@ export class DashboardView {
     byId("no-sessions").hidden = sessions.length > 0;
   }
 
-  #sessionRow(sessionId: string, streamerId: string, playerId: string): SessionRow {
+  #sessionRow({ id: sessionId, streamerId, playerId, elsewhere }: SessionView): SessionRow {
+    // Multi-node: the end on another hub says which.
+    const on = (end: "streamer" | "player"): string =>
+      elsewhere?.end === end ? ` · on ${elsewhere.nodeId}` : "";
     const state = el("td", { className: "state" });
     const age = el("td", { className: "age num" });
     const rtt = el("span", { className: "rtt-value num" });
@@ -148,8 +151,8 @@ export class DashboardView {
       "tr",
       {},
       el("td", { className: "id mono", text: shortId(sessionId), title: sessionId }),
-      el("td", { className: "streamer", text: streamerId }),
-      el("td", { className: "player mono", text: shortId(playerId), title: playerId }),
+      el("td", { className: "streamer", text: `${streamerId}${on("streamer")}` }),
+      el("td", { className: "player mono", text: `${shortId(playerId)}${on("player")}`, title: playerId }),
       state,
       age,
       el("td", { className: "rtt" }, el("div", { className: "rtt-cell" }, rtt, chart)),
