@@ -285,6 +285,45 @@ describe("cross-node sessions", () => {
     expect(b.hub.registry.sessionCount).toBe(1);
   });
 
+  it("leaks nothing on either node after many sessions end every way", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const s = await a.streamer("cam1");
+    await playerSeeing(b, "cam1");
+    const endings = ["unsubscribe", "leave", "drop-streamer-side", "kick"] as const;
+    for (let round = 0; round < 3; round++) {
+      const players = await Promise.all(Array.from({ length: 20 }, () => b.player()));
+      const sessions = await Promise.all(
+        players.map(async (p) => {
+          p.send({ type: "subscribe", streamerId: "cam1" });
+          return { p, sessionId: (await p.next("sessionStarted")).sessionId };
+        }),
+      );
+      expect(a.hub.registry.sessionCount).toBe(20);
+      sessions.forEach(({ p, sessionId }, i) => {
+        const ending = endings[i % endings.length];
+        if (ending === "unsubscribe") p.send({ type: "unsubscribe", sessionId });
+        else if (ending === "leave") p.close();
+        else if (ending === "drop-streamer-side")
+          s.send({ type: "endSession", sessionId, reason: "media-timeout" });
+        else {
+          const session = [...a.hub.registry.sessions()].find((x) => x.id === sessionId);
+          if (session) a.hub.registry.close(session, "kicked");
+        }
+      });
+      await Promise.all(sessions.map(({ p }) => p.next("sessionClosed").catch(() => undefined)));
+      await eventually(() => {
+        for (const hub of [a, b]) {
+          expect(hub.hub.registry.sessionCount).toBe(0);
+          expect(hub.hub.registry.watchedCount).toBe(0);
+          expect(hub.hub.registry.remotePeerCount).toBe(0);
+        }
+      });
+      for (const p of players) p.close();
+    }
+  });
+
   it("a player that leaves ends the session on the streamer's node", async () => {
     const a = await node("a");
     const b = await node("b");

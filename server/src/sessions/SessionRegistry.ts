@@ -115,6 +115,11 @@ export class SessionRegistry {
     return this.#peersByToken.size;
   }
 
+  /** Peers on other nodes that are an end of a session here (multi-node). */
+  get remotePeerCount(): number {
+    return this.#remotePeers.size;
+  }
+
   /** Sessions the heartbeat monitor watches: equal to `sessionCount` unless teardown leaked one. */
   get watchedCount(): number {
     return this.#heartbeat.size;
