@@ -2,22 +2,41 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { HubCommand, HubKind, HubReport } from "./protocol.js";
+import type { ClusterArgs, HubCommand, HubKind, HubReport } from "./protocol.js";
 
 const CHILD = fileURLToPath(new URL("./hubChild.ts", import.meta.url));
 const TICKS_PER_SECOND = 100;
 
 export class HubProcess {
   readonly #child: ChildProcess;
+  readonly #name: string;
   readonly url: string;
+  readonly pid: number | undefined;
 
-  private constructor(child: ChildProcess, port: number) {
+  private constructor(child: ChildProcess, name: string, port: number) {
     this.#child = child;
+    this.#name = name;
     this.url = `http://127.0.0.1:${port}`;
+    this.pid = child.pid;
   }
 
-  static async start(kind: HubKind, intervalMs: number): Promise<HubProcess> {
-    const child = fork(CHILD, [kind, String(intervalMs)], {
+  /** Exited (by itself, or killed); then it has no CPU figures and answers nothing. */
+  get #gone(): boolean {
+    return this.#child.exitCode !== null || this.#child.signalCode !== null;
+  }
+
+  /** Why it is gone, for an error that says which hub died mid-run. */
+  get #goneError(): Error {
+    return new Error(
+      `${this.#name} hub exited mid-run (${this.#child.signalCode ?? `code ${this.#child.exitCode}`})`,
+    );
+  }
+
+  /** Starts a hub; with `cluster` (heartline only), as a node of that cluster. */
+  static async start(kind: HubKind, intervalMs: number, cluster?: ClusterArgs): Promise<HubProcess> {
+    const args = [kind, String(intervalMs), ...(cluster ? [JSON.stringify(cluster)] : [])];
+    const name = cluster ? `${kind} node ${cluster.nodeId}` : kind;
+    const child = fork(CHILD, args, {
       // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each hub there when it stops.
       execArgv: [
         "--import",
@@ -31,10 +50,11 @@ export class HubProcess {
     child.stdout?.pipe(process.stderr);
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`${kind} hub did not start within 30 s`));
+        reject(new Error(`${name} hub did not start within 30 s`));
       }, 30_000);
       child.once("exit", (code) => {
-        reject(new Error(`${kind} hub exited with ${code}`));
+        clearTimeout(timer);
+        reject(new Error(`${name} hub exited with ${code}`));
       });
       child.on("message", (report: HubReport) => {
         if (report.type === "listening") {
@@ -42,12 +62,17 @@ export class HubProcess {
           resolve(report.port);
         }
       });
+    }).catch((error: unknown) => {
+      // Never leave a half-started hub behind.
+      child.kill("SIGKILL");
+      throw error;
     });
-    return new HubProcess(child, port);
+    return new HubProcess(child, name, port);
   }
 
   /** User + system CPU seconds the hub has used so far. */
   cpuSeconds(): number {
+    if (this.#gone) throw this.#goneError;
     const stat = readFileSync(`/proc/${this.#child.pid}/stat`, "utf8");
     // Fields after the command name (which may hold spaces) start at field 3.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -56,22 +81,37 @@ export class HubProcess {
 
   /** Heap after a full GC, and RSS, in bytes. */
   memory(): Promise<{ heapUsed: number; rss: number }> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      if (this.#gone) {
+        reject(this.#goneError);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#child.off("message", onReport);
+        reject(new Error("hub did not report its memory within 30 s"));
+      }, 30_000);
       const onReport = (report: HubReport) => {
         if (report.type === "memory") {
+          clearTimeout(timer);
           this.#child.off("message", onReport);
           resolve({ heapUsed: report.heapUsed, rss: report.rss });
         }
       };
       this.#child.on("message", onReport);
-      this.#child.send({ type: "memory" } satisfies HubCommand);
+      this.#child.send({ type: "memory" } satisfies HubCommand, (error) => {
+        if (!error) return;
+        clearTimeout(timer);
+        this.#child.off("message", onReport);
+        reject(this.#gone ? this.#goneError : error);
+      });
     });
   }
 
   async stop(): Promise<void> {
-    if (this.#child.exitCode !== null) return;
+    if (this.#gone) return;
     const exited = new Promise((resolve) => this.#child.once("exit", resolve));
-    this.#child.send({ type: "stop" } satisfies HubCommand);
+    // A send error means the channel is already closing: the kill below still bounds the wait.
+    this.#child.send({ type: "stop" } satisfies HubCommand, () => undefined);
     const timer = setTimeout(() => this.#child.kill("SIGKILL"), 5000);
     await exited;
     clearTimeout(timer);

@@ -24,6 +24,10 @@ export interface Connected {
   failures: Record<string, number>;
   connectAllMs: number;
   subscribeToOfferMs: number[];
+  subscribeRetries: number;
+  streamerLists: number;
+  /** Cross-node: until the players' node listed every streamer (NaN if some never were). */
+  listedAfterMs?: number;
 }
 
 export class LoadFleet {
@@ -85,7 +89,7 @@ export class LoadFleet {
       this.#workers.map((worker, i) => {
         const answer = this.#next(worker, "ready");
         const plan = plans[i];
-        if (plan) worker.send({ type: "start", plan } satisfies WorkerCommand);
+        if (plan) send(worker, { type: "start", plan });
         return answer;
       }),
     );
@@ -95,18 +99,27 @@ export class LoadFleet {
       failures: merge(ready.map((r) => r.failures)),
       connectAllMs: Math.max(...ready.map((r) => r.connectAllMs)),
       subscribeToOfferMs: ready.flatMap((r) => r.subscribeToOfferMs),
+      subscribeRetries: ready.reduce((n, r) => n + r.subscribeRetries, 0),
+      streamerLists: ready.reduce((n, r) => n + r.streamerLists, 0),
+      ...(plans.some((p) => p.playerUrl !== p.url)
+        ? {
+            listedAfterMs: ready.every((r) => r.listedAfterMs !== undefined)
+              ? Math.max(...ready.map((r) => r.listedAfterMs ?? 0))
+              : Number.NaN,
+          }
+        : {}),
     };
   }
 
   broadcast(command: WorkerCommand): void {
-    for (const worker of this.#workers) worker.send(command);
+    for (const worker of this.#workers) send(worker, command);
   }
 
   async collect(): Promise<WindowSamples> {
     const all = await Promise.all(
       this.#workers.map((worker) => {
         const answer = this.#next(worker, "samples");
-        worker.send({ type: "collect" } satisfies WorkerCommand);
+        send(worker, { type: "collect" });
         return answer;
       }),
     );
@@ -133,7 +146,7 @@ export class LoadFleet {
     const all = await Promise.all(
       this.#workers.map((worker) => {
         const answer = this.#next(worker, "lapsed");
-        worker.send({ type: "lapse", count: share, timeoutMs } satisfies WorkerCommand);
+        send(worker, { type: "lapse", count: share, timeoutMs });
         return answer;
       }),
     );
@@ -148,9 +161,9 @@ export class LoadFleet {
   async stop(): Promise<void> {
     await Promise.all(
       this.#workers.map(async (worker) => {
-        if (worker.exitCode !== null) return;
+        if (gone(worker)) return;
         const exited = new Promise((resolve) => worker.once("exit", resolve));
-        worker.send({ type: "stop" } satisfies WorkerCommand);
+        send(worker, { type: "stop" });
         const timer = setTimeout(() => worker.kill("SIGKILL"), 5000);
         await exited;
         clearTimeout(timer);
@@ -163,6 +176,10 @@ export class LoadFleet {
     type: T,
   ): Promise<Extract<WorkerReport, { type: T }>> {
     return new Promise((resolve, reject) => {
+      if (gone(worker)) {
+        reject(new Error(`a load worker had exited before ${type}`));
+        return;
+      }
       const onExit = (code: number | null) => {
         reject(new Error(`load worker exited with ${code} while waiting for ${type}`));
       };
@@ -176,6 +193,19 @@ export class LoadFleet {
       worker.once("exit", onExit);
     });
   }
+}
+
+/** Exited by itself or killed. */
+function gone(worker: ChildProcess): boolean {
+  return worker.exitCode !== null || worker.signalCode !== null;
+}
+
+/**
+ * Sends without throwing when the worker is gone: a dead worker surfaces where the parent
+ * waits for its answer (#next rejects on its exit), not as an unhandled 'error' event.
+ */
+function send(worker: ChildProcess, command: WorkerCommand): void {
+  if (!gone(worker)) worker.send(command, () => undefined);
 }
 
 function merge(counts: Record<string, number>[]): Record<string, number> {

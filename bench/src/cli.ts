@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { buildReport, formatReport, type Report } from "./report.js";
 import { runScenario, type ScenarioResult } from "./scenario.js";
 import type { HubKind } from "./protocol.js";
+import type { ScenarioHub } from "./HubSet.js";
 
 const USAGE = `Usage: pnpm bench [options]
 
@@ -16,13 +17,16 @@ Drives heartline and a bare relay hub (each in its own process) with simulated s
 players over 127.0.0.1, and reports relay RTT, echo RTT, hub CPU and memory per session,
 false teardowns, subscribe-to-offer latency, connect time, the knee and teardown precision.
 
-  --quick                    200 sessions at 1 Hz for 10 s on both hubs, 50 lapsed sessions (< 1 min)
+  --quick                    200 sessions at 1 Hz for 10 s on both hubs and on two heartline
+                             nodes (as --cluster), 50 lapsed sessions each (< 1 min)
   --sessions <n,n,...>       session counts to run (default 1000)
   --interval <ms,ms,...>     heartbeat intervals to run (default 1000)
   --seconds <s>              measurement window per run (default 30)
   --ramp-seconds <s>         spread connections over this long (default: sessions/400, 3..60)
   --players-per-streamer <n> players per simulated streamer (default 100)
   --hubs <bare,heartline>    hubs to run (default both)
+  --cluster                  also run heartline as two nodes on one redis-server: streamers on
+                             node a, players on node b, every session across nodes
   --lapse <n>                after the window, make n heartline sessions lapse on purpose
   --knee <rate,rate,...>     relay rates (pings/s) to step through after the window
   --knee-seconds <s>         length of each knee step (default 10)
@@ -40,6 +44,8 @@ export interface BenchOptions {
   rampSeconds?: number;
   playersPerStreamer: number;
   hubs: HubKind[];
+  /** After the hubs of each combination, heartline as two nodes of a cluster (heartline-x2). */
+  cluster: boolean;
   lapse: number;
   knee: number[];
   kneeSeconds: number;
@@ -52,12 +58,16 @@ export const QUICK: BenchOptions = {
   rampSeconds: 2,
   playersPerStreamer: 50,
   hubs: ["bare", "heartline"],
+  cluster: true,
   lapse: 50,
   knee: [],
   kneeSeconds: 5,
 };
 
-/** Runs every (sessions, interval, hub) combination in turn; the bare hub first each time. */
+/**
+ * Runs every (sessions, interval, hub) combination in turn; the bare hub first each time, and
+ * with `cluster` the two-node heartline last.
+ */
 export async function runBench(
   options: BenchOptions,
   log?: (line: string) => void,
@@ -65,7 +75,8 @@ export async function runBench(
   const results: ScenarioResult[] = [];
   for (const sessions of options.sessions) {
     for (const intervalMs of options.intervals) {
-      for (const hub of options.hubs) {
+      const hubs: ScenarioHub[] = [...options.hubs, ...(options.cluster ? ["heartline-x2" as const] : [])];
+      for (const hub of hubs) {
         results.push(
           await runScenario({
             hub,
@@ -76,7 +87,7 @@ export async function runBench(
             playersPerStreamer: options.playersPerStreamer,
             kneeRates: options.knee,
             kneeStepSeconds: options.kneeSeconds,
-            ...(hub === "heartline" ? { lapse: options.lapse } : {}),
+            ...(hub === "bare" ? {} : { lapse: options.lapse }),
             ...(log ? { log } : {}),
           }),
         );
@@ -97,6 +108,7 @@ async function main(): Promise<void> {
       "ramp-seconds": { type: "string" },
       "players-per-streamer": { type: "string" },
       hubs: { type: "string" },
+      cluster: { type: "boolean" },
       lapse: { type: "string" },
       knee: { type: "string" },
       "knee-seconds": { type: "string" },
@@ -116,6 +128,7 @@ async function main(): Promise<void> {
         seconds: 30,
         playersPerStreamer: 100,
         hubs: ["bare", "heartline"],
+        cluster: false,
         lapse: 0,
         knee: [],
         kneeSeconds: 10,
@@ -129,10 +142,18 @@ async function main(): Promise<void> {
     ...(ramp === undefined ? {} : { rampSeconds: Number(ramp) }),
     playersPerStreamer: Number(values["players-per-streamer"] ?? base.playersPerStreamer),
     hubs: values.hubs === undefined ? base.hubs : (values.hubs.split(",") as HubKind[]),
+    cluster: values.cluster ?? base.cluster,
     lapse: values.lapse === undefined ? base.lapse : Number(values.lapse),
     knee: list(values.knee, base.knee),
     kneeSeconds: values["knee-seconds"] === undefined ? base.kneeSeconds : Number(values["knee-seconds"]),
   };
+  // Interrupted: exit through process.exit, so that the children go too (see HubSet).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`${signal}: stopping the bench\n`);
+      process.exit(130);
+    });
+  }
   const startedAt = new Date();
   const results = await runBench(options);
   const report: Report = buildReport(startedAt, process.argv.slice(2), results);

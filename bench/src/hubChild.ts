@@ -1,17 +1,19 @@
 /**
  * One hub under test, run alone in this child process so that its CPU and memory are its
- * own: `hubChild.ts bare|heartline <intervalMs>`. Both hubs get the same `/bench-echo`
- * namespace, an idle socket.io echo that tells load-generator delay from relay cost.
+ * own: `hubChild.ts bare|heartline <intervalMs> [<cluster JSON>]`; with the cluster argument
+ * (ClusterArgs), heartline runs as a node of that cluster. Both hubs get the same
+ * `/bench-echo` namespace, an idle socket.io echo that tells load-generator delay from relay cost.
  */
 import type { Server } from "socket.io";
 import { HubConfigSchema } from "@heartline/shared/config";
 import { createHub } from "../../server/src/hub.js";
 import { createLogger } from "../../server/src/log.js";
 import { startBareHub } from "./bareHub.js";
-import type { HubCommand, HubReport } from "./protocol.js";
+import type { ClusterArgs, HubCommand, HubReport } from "./protocol.js";
 
 const kind = process.argv[2];
 const intervalMs = Number(process.argv[3] ?? 5000);
+const cluster = process.argv[4] === undefined ? undefined : (JSON.parse(process.argv[4]) as ClusterArgs);
 const send = (report: HubReport) => process.send?.(report);
 
 function addEcho(io: Pick<Server, "of">): void {
@@ -41,6 +43,7 @@ if (kind === "bare") {
     heartbeat: { intervalMs },
     maxPlayers: 100_000,
     limits: { connectionsPerIp: 100_000, messagesPerSecond: 100_000, messageBurst: 100_000 },
+    ...(cluster && { cluster }),
   });
   const hub = createHub(config, { logger: createLogger({ level: "warn", pretty: false }) });
   addEcho(hub.io);

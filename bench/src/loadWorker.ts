@@ -6,6 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
+import { ErrorCode } from "@heartline/shared";
 import {
   emptyWindow,
   type WindowSamples,
@@ -19,7 +20,16 @@ interface Msg {
   sessionId: string;
   time?: number;
   reason?: string;
+  code?: string;
+  streamers?: { streamerId: string }[];
 }
+
+/**
+ * Refusals of a subscribe that a cross-node player retries: its node has not heard of the
+ * streamer's node yet, or lost it for a moment. A same-node subscribe never gets them.
+ */
+const RETRIED: ReadonlySet<string> = new Set([ErrorCode.StreamerNotFound, ErrorCode.ClusterUnavailable]);
+const RETRY_AFTER_MS = 200;
 
 interface Session {
   streamer: Socket;
@@ -37,6 +47,8 @@ let intervalMs = 1000;
 let stopped = false;
 
 let window: WindowSamples = emptyWindow();
+/** `streamerList` messages pushed to this worker's players so far. */
+let streamerLists = 0;
 let windowStart = now();
 
 const lapse = { lateness: [] as number[], reasons: {} as Record<string, number>, pending: 0 };
@@ -98,27 +110,46 @@ function startStreamer(url: string, streamerId: string): Promise<Socket> {
   });
 }
 
-function startPlayer(
-  url: string,
-  streamerId: string,
-  onOffer: (ms: number) => void,
-  onFail: (error: Error) => void,
-): void {
+interface PlayerHooks {
+  onOffer: (ms: number) => void;
+  onFail: (error: Error) => void;
+  onRetry: () => void;
+  /** No retries after this (performance.now()). */
+  retryUntil: number;
+}
+
+function startPlayer(url: string, streamerId: string, hooks: PlayerHooks): void {
   const player = connect(url, { role: "player" });
   let subscribedAt = 0;
+  let offered = false;
+  const subscribe = () => {
+    if (stopped || !player.connected) return;
+    player.emit("message", { type: "subscribe", streamerId });
+  };
   player.once("connect", () => {
     subscribedAt = now();
-    player.emit("message", { type: "subscribe", streamerId });
+    subscribe();
   });
-  player.once("connect_error", onFail);
+  player.once("connect_error", hooks.onFail);
   player.on("message", (msg: Msg) => {
     switch (msg.type) {
+      case "error":
+        // Subscribe -> offer is timed from the first subscribe: retries count in it.
+        if (!offered && RETRIED.has(msg.code ?? "") && now() < hooks.retryUntil) {
+          hooks.onRetry();
+          setTimeout(subscribe, RETRY_AFTER_MS);
+        }
+        break;
+      case "streamerList":
+        streamerLists++;
+        break;
       case "ping":
         // Answered from the handler at once, as a browser player does.
         player.emit("message", { type: "pong", sessionId: msg.sessionId, time: msg.time });
         break;
       case "offer":
-        onOffer(now() - subscribedAt);
+        offered = true;
+        hooks.onOffer(now() - subscribedAt);
         player.emit("message", { type: "answer", sessionId: msg.sessionId, sdp: "v=0 bench answer" });
         break;
       case "sessionClosed": {
@@ -151,17 +182,56 @@ function startEcho(url: string): void {
   }, 100);
 }
 
+/**
+ * Cross-node: asks the players' node for its streamer list every 100 ms until it names every
+ * one of `ids` (it learns them from the streamers' node's beat). Resolves to the time that
+ * took, or undefined after `timeoutMs` (the players then rely on their retries).
+ */
+function awaitListed(url: string, ids: string[], timeoutMs: number): Promise<number | undefined> {
+  const began = now();
+  const probe = io(url, {
+    transports: ["websocket"],
+    auth: { role: "player" },
+    forceNew: true,
+    reconnection: false,
+  });
+  return new Promise((resolve) => {
+    const done = (ms: number | undefined) => {
+      clearInterval(ask);
+      clearTimeout(timer);
+      probe.disconnect();
+      resolve(ms);
+    };
+    const ask = setInterval(() => {
+      if (probe.connected) probe.emit("message", { type: "listStreamers" });
+    }, 100);
+    const timer = setTimeout(() => {
+      done(undefined);
+    }, timeoutMs);
+    probe.on("message", (msg: Msg) => {
+      if (msg.type !== "streamerList") return;
+      const listed = new Set((msg.streamers ?? []).map((s) => s.streamerId));
+      if (ids.every((id) => listed.has(id))) done(now() - began);
+    });
+  });
+}
+
 async function run(plan: WorkerPlan): Promise<void> {
   intervalMs = plan.intervalMs;
   const ids = Array.from({ length: plan.streamers }, (_, i) => `${plan.idPrefix}-${i}`);
   await Promise.all(ids.map((id) => startStreamer(plan.url, id)));
-  startEcho(plan.url);
+  // One idle echo client per hub this worker talks to (two across nodes), pooled.
+  for (const url of new Set([plan.url, plan.playerUrl])) startEcho(url);
+  const crossNode = plan.playerUrl !== plan.url;
+  const listedAfterMs = crossNode ? await awaitListed(plan.playerUrl, ids, plan.connectTimeoutMs) : undefined;
   const total = plan.streamers * plan.playersPerStreamer;
   const offers: number[] = [];
   let failed = 0;
+  let subscribeRetries = 0;
   const failures: Record<string, number> = {};
   let connectsIssued = 0;
   const began = now();
+  const retryUntil = began + plan.rampMs + plan.connectTimeoutMs;
   let lastOfferAt = began;
   await new Promise<void>((resolve) => {
     const progress = setInterval(() => {
@@ -182,20 +252,22 @@ async function run(plan: WorkerPlan): Promise<void> {
       for (let k = 0; k < perTick && connectsIssued < total; k++) {
         const streamerId = ids[connectsIssued % ids.length] ?? "";
         connectsIssued++;
-        startPlayer(
-          plan.url,
-          streamerId,
-          (ms) => {
+        startPlayer(plan.playerUrl, streamerId, {
+          onOffer: (ms) => {
             offers.push(ms);
             lastOfferAt = now();
             check();
           },
-          (error) => {
+          onFail: (error) => {
             failed++;
             failures[error.message] = (failures[error.message] ?? 0) + 1;
             check();
           },
-        );
+          onRetry: () => {
+            subscribeRetries++;
+          },
+          retryUntil,
+        });
       }
       if (connectsIssued >= total) clearInterval(connecter);
     }, 10);
@@ -207,6 +279,9 @@ async function run(plan: WorkerPlan): Promise<void> {
     failures,
     connectAllMs: lastOfferAt - began,
     subscribeToOfferMs: offers,
+    subscribeRetries,
+    streamerLists,
+    ...(listedAfterMs === undefined ? {} : { listedAfterMs }),
   });
 }
 

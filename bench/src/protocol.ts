@@ -12,9 +12,22 @@ export type HubReport =
 
 export type HubKind = "bare" | "heartline";
 
+/** A heartline hub as one node of a cluster on a shared Redis (multi-node mode). */
+export interface ClusterArgs {
+  redisUrl: string;
+  nodeId: string;
+  keyPrefix: string;
+}
+
 /** One worker's share of the load: whole streamers, each with its players. */
 export interface WorkerPlan {
+  /** The hub the streamers (and this worker's echo client) connect to. */
   url: string;
+  /**
+   * The hub the players connect to: `url`, or another node of its cluster. Then the worker
+   * waits until that node lists its streamers before the players subscribe.
+   */
+  playerUrl: string;
   /** Prefix of the streamer ids, unique per worker. */
   idPrefix: string;
   streamers: number;
@@ -76,6 +89,12 @@ export type WorkerReport =
       /** From the first player's connect to the last player's offer. */
       connectAllMs: number;
       subscribeToOfferMs: number[];
+      /** Subscribes sent again after streamer-not-found or cluster-unavailable. */
+      subscribeRetries: number;
+      /** `streamerList` messages the players received while connecting (the hub pushes them). */
+      streamerLists: number;
+      /** Cross-node: from start until the players' node listed every streamer of this worker. */
+      listedAfterMs?: number;
     }
   | ({ type: "samples" } & WindowSamples)
   | {

@@ -1,20 +1,26 @@
 import { describe, expect, it } from "vitest";
 import { QUICK, runBench } from "./cli.js";
 
-// A smoke test of the whole bench (both hubs, real processes, real sockets): it must run end to
-// end and produce sane numbers. Speed is measured, never asserted here.
+// A smoke test of the whole bench (both hubs and two heartline nodes on a real redis-server, real
+// processes, real sockets): it must run end to end and produce sane numbers. Speed is measured,
+// never asserted here.
 describe("pnpm bench --quick", () => {
-  it("drives both hubs through the protocol and tears down every lapsed session", async () => {
+  it("drives both hubs and a two-node cluster through the protocol and tears down every lapsed session", async () => {
     const results = await runBench(QUICK, () => undefined);
-    expect(results.map((r) => r.hub)).toEqual(["bare", "heartline"]);
+    expect(results.map((r) => r.hub)).toEqual(["bare", "heartline", "heartline-x2"]);
     for (const r of results) {
       expect(r.subscribed).toBe(QUICK.sessions[0]);
       expect(r.steady.rtt.count).toBeGreaterThan(0);
       expect(r.steady.echo.count).toBeGreaterThan(0);
       expect(r.falseTeardowns).toEqual({});
     }
-    const lapse = results[1]?.lapse;
-    expect(lapse?.notClosed).toBe(0);
-    expect(lapse?.reasons).toEqual({ "streamer-heartbeat-timeout": QUICK.lapse });
-  }, 90_000);
+    for (const r of results.slice(1)) {
+      expect(r.lapse?.notClosed).toBe(0);
+      expect(r.lapse?.reasons).toEqual({ "streamer-heartbeat-timeout": QUICK.lapse });
+    }
+    // Across nodes, every session spans node a (streamers) and node b (players).
+    const nodes = results[2]?.cluster?.nodes ?? [];
+    expect(nodes.map((n) => n.nodeId)).toEqual(["a", "b"]);
+    expect(results[2]?.steady.nodeCpuPercent?.b).toBeGreaterThan(0);
+  }, 120_000);
 });

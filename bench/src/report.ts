@@ -1,6 +1,6 @@
 /** The results as JSON (the record) and as tables (for people), with heartline / bare ratios. */
 import { cpus, loadavg, release, totalmem } from "node:os";
-import type { ScenarioResult } from "./scenario.js";
+import type { ScenarioHub, ScenarioResult } from "./scenario.js";
 import { ratio, round } from "./stats.js";
 
 export interface Comparison {
@@ -12,6 +12,24 @@ export interface Comparison {
   /** heartline's relay p50 / heartline's echo p50. */
   relayOverEchoP50: number;
   heapPerSessionBytes: number;
+}
+
+/** heartline across two nodes against heartline on one, same load, same run. */
+export interface CrossNodeComparison {
+  sessions: number;
+  intervalMs: number;
+  /** heartline-x2 / heartline. */
+  rttP50Ratio: number;
+  rttP99Ratio: number;
+  subscribeToOfferP50Ratio: number;
+  /** Both nodes' CPU per relay / the single hub's (redis-server not included). */
+  cpuPerRelayRatio: number;
+  /** Both nodes' heap per session / the single hub's. */
+  heapPerSessionRatio: number;
+  /** `streamerList` messages pushed to the players while connecting: one node, two nodes. */
+  streamerListsWhileConnecting: [number, number];
+  /** The target: cross-node relay p50 within 2x of single-node. */
+  p50WithinTwice: boolean;
 }
 
 export interface KneeSummary {
@@ -34,6 +52,7 @@ export interface Report {
   argv: string[];
   scenarios: ScenarioResult[];
   comparisons: Comparison[];
+  crossNode: CrossNodeComparison[];
   knee: KneeSummary[];
   kneeRatio?: number;
 }
@@ -52,6 +71,25 @@ export function buildReport(startedAt: Date, argv: string[], scenarios: Scenario
       rttP99Ratio: ratio(h.steady.rtt.p99, b.steady.rtt.p99),
       relayOverEchoP50: ratio(h.steady.rtt.p50, h.steady.echo.p50),
       heapPerSessionBytes: h.heapPerSessionBytes,
+    });
+  }
+  const crossNode: CrossNodeComparison[] = [];
+  for (const x of scenarios.filter((s) => s.hub === "heartline-x2")) {
+    const h = scenarios.find(
+      (s) => s.hub === "heartline" && s.sessions === x.sessions && s.intervalMs === x.intervalMs,
+    );
+    if (!h) continue;
+    const rttP50Ratio = ratio(x.steady.rtt.p50, h.steady.rtt.p50);
+    crossNode.push({
+      sessions: x.sessions,
+      intervalMs: x.intervalMs,
+      rttP50Ratio,
+      rttP99Ratio: ratio(x.steady.rtt.p99, h.steady.rtt.p99),
+      subscribeToOfferP50Ratio: ratio(x.subscribeToOffer.p50, h.subscribeToOffer.p50),
+      cpuPerRelayRatio: ratio(x.steady.hubCpuMicrosPerRelay, h.steady.hubCpuMicrosPerRelay),
+      heapPerSessionRatio: ratio(x.heapPerSessionBytes, h.heapPerSessionBytes),
+      streamerListsWhileConnecting: [h.streamerListsWhileConnecting, x.streamerListsWhileConnecting],
+      p50WithinTwice: rttP50Ratio <= 2,
     });
   }
   const knee: KneeSummary[] = [];
@@ -76,12 +114,14 @@ export function buildReport(startedAt: Date, argv: string[], scenarios: Scenario
     argv,
     scenarios,
     comparisons,
+    crossNode,
     knee,
     ...(kb && kh ? { kneeRatio: ratio(kh.maxRateUnder50ms, kb.maxRateUnder50ms) } : {}),
   };
 }
 
-function table(header: string[], rows: (string | number)[][]): string {
+/** A Markdown table, columns padded to their widest cell. */
+export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
@@ -89,6 +129,7 @@ function table(header: string[], rows: (string | number)[][]): string {
 }
 
 const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+const label = (hub: ScenarioHub) => (hub === "heartline-x2" ? "heartline x2 nodes" : hub);
 const teardowns = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
 
 /** Markdown tables, so they paste into BENCHMARKS.md as they are. */
@@ -117,7 +158,7 @@ export function formatReport(report: Report): string {
         "connect all s",
       ],
       report.scenarios.map((s) => [
-        s.hub,
+        label(s.hub),
         `${s.subscribed}/${s.sessions}`,
         s.intervalMs,
         s.steady.relaysPerSecond,
@@ -153,6 +194,73 @@ export function formatReport(report: Report): string {
       ),
     );
   }
+  const clustered = report.scenarios.filter((s) => s.cluster);
+  if (clustered.length > 0) {
+    out.push(
+      "",
+      "heartline x2 nodes: streamers on node a, players on node b, one redis-server; hub CPU % and",
+      "heap above are both nodes' sums. Each process:",
+      "",
+    );
+    out.push(
+      table(
+        [
+          "sessions",
+          "interval ms",
+          "CPU % a",
+          "CPU % b",
+          "redis CPU %",
+          "heap KB/session a",
+          "heap KB/session b",
+          "subscribe retries",
+          "b listed a's streamers after ms",
+        ],
+        clustered.map((s) => {
+          const node = (id: string) => s.cluster?.nodes.find((n) => n.nodeId === id);
+          return [
+            s.sessions,
+            s.intervalMs,
+            s.steady.nodeCpuPercent?.a ?? "",
+            s.steady.nodeCpuPercent?.b ?? "",
+            s.steady.redisCpuPercent ?? "",
+            kb(node("a")?.heapPerSessionBytes ?? Number.NaN),
+            kb(node("b")?.heapPerSessionBytes ?? Number.NaN),
+            s.subscribeRetries,
+            s.cluster?.listedAfterMs ?? "",
+          ];
+        }),
+      ),
+    );
+  }
+  if (report.crossNode.length > 0) {
+    out.push("", "heartline x2 nodes / heartline on one node (same run, same load):", "");
+    out.push(
+      table(
+        [
+          "sessions",
+          "interval ms",
+          "relay p50 ratio",
+          "relay p99 ratio",
+          "sub→offer p50 ratio",
+          "CPU µs/relay ratio",
+          "heap/session ratio",
+          "streamerLists to players connecting, 1 / 2 nodes",
+          "target: p50 within 2x",
+        ],
+        report.crossNode.map((c) => [
+          c.sessions,
+          c.intervalMs,
+          c.rttP50Ratio,
+          c.rttP99Ratio,
+          c.subscribeToOfferP50Ratio,
+          c.cpuPerRelayRatio,
+          c.heapPerSessionRatio,
+          c.streamerListsWhileConnecting.join(" / "),
+          c.p50WithinTwice ? "met" : "not met",
+        ]),
+      ),
+    );
+  }
   const knees = report.scenarios.filter((s) => s.knee);
   if (knees.length > 0) {
     out.push("", "knee search (relay p99 by offered rate):", "");
@@ -161,7 +269,7 @@ export function formatReport(report: Report): string {
         ["hub", "offered/s", "relayed/s", "p50", "p99", "echo p99", "hub CPU %", "load CPU %"],
         knees.flatMap((s) =>
           (s.knee ?? []).map((k) => [
-            s.hub,
+            label(s.hub),
             k.offeredRate,
             k.relaysPerSecond,
             k.rtt.p50,
@@ -184,7 +292,7 @@ export function formatReport(report: Report): string {
       table(
         ["hub", "sessions held", "lapsed", "p50", "p90", "p99", "max", "not closed", "reasons"],
         lapses.map((s) => [
-          s.hub,
+          label(s.hub),
           s.subscribed,
           s.lapse?.sessions ?? 0,
           s.lapse?.lateness.p50 ?? "",

@@ -1,16 +1,18 @@
 /**
- * One measured run against one hub: start the hub, connect the sessions over a ramp, measure
- * a steady window, then optionally search the knee (faster pings on the same sessions) and
- * make some sessions lapse on purpose. Bounded: every phase has a fixed length or a timeout.
+ * One measured run against one hub (or heartline as two nodes, see HubSet): start the hubs,
+ * connect the sessions over a ramp, measure a steady window, then optionally search the knee
+ * (faster pings on the same sessions) and make some sessions lapse on purpose. Bounded: every
+ * phase has a fixed length or a timeout.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { HubProcess } from "./HubProcess.js";
+import { HubSet, type HubMemory, type ScenarioHub } from "./HubSet.js";
 import { LoadFleet } from "./LoadFleet.js";
-import type { HubKind } from "./protocol.js";
 import { distribution, round, type Distribution } from "./stats.js";
 
+export type { ScenarioHub } from "./HubSet.js";
+
 export interface ScenarioOptions {
-  hub: HubKind;
+  hub: ScenarioHub;
   sessions: number;
   intervalMs: number;
   seconds: number;
@@ -33,14 +35,29 @@ export interface WindowResult {
   rtt: Distribution;
   echo: Distribution;
   lost: number;
+  /** All hub processes together (both nodes across nodes); 100 = one core. */
   hubCpuPercent: number;
   hubCpuMicrosPerRelay: number;
   /** All load workers together; 100 = one core. Near 100 per worker, the generator limits. */
   loadCpuPercent: number;
+  /** Across nodes: each node's own share of hubCpuPercent, by node id. */
+  nodeCpuPercent?: Record<string, number>;
+  /** Across nodes: the redis-server (not in hubCpuPercent). */
+  redisCpuPercent?: number;
+}
+
+/** Across nodes: one node's memory (a holds the streamers, b the players). */
+export interface NodeResult {
+  nodeId: string;
+  holds: "streamers" | "players";
+  heapPerSessionBytes: number;
+  rssPerSessionBytes: number;
+  heapBytes: number;
+  rssBytes: number;
 }
 
 export interface ScenarioResult {
-  hub: HubKind;
+  hub: ScenarioHub;
   sessions: number;
   intervalMs: number;
   subscribed: number;
@@ -50,13 +67,20 @@ export interface ScenarioResult {
   connectAllMs: number;
   rampSeconds: number;
   subscribeToOffer: Distribution;
+  /** Subscribes retried after streamer-not-found / cluster-unavailable (cross-node only). */
+  subscribeRetries: number;
+  /** `streamerList` messages the hub pushed to the players while they connected, all together. */
+  streamerListsWhileConnecting: number;
   steady: WindowResult;
   falseTeardowns: Record<string, number>;
   disconnects: number;
+  /** Summed over the hub processes (both nodes across nodes). */
   heapPerSessionBytes: number;
   rssPerSessionBytes: number;
   hubHeapBytes: number;
   hubRssBytes: number;
+  /** Across nodes: each node, and how long until b listed a's streamers (ms; null: never). */
+  cluster?: { nodes: NodeResult[]; listedAfterMs: number };
   knee?: (WindowResult & { offeredRate: number })[];
   lapse?: { sessions: number; lateness: Distribution; reasons: Record<string, number>; notClosed: number };
 }
@@ -64,9 +88,12 @@ export interface ScenarioResult {
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tag = `[${o.hub} ${o.sessions} sessions @${o.intervalMs} ms]`;
-  const hub = await HubProcess.start(o.hub, o.intervalMs);
+  if (o.hub === "heartline-x2") log(`${tag} starting redis-server and hub nodes a (streamers), b (players)`);
+  const hub = await HubSet.start(o.hub, o.intervalMs);
+  if (hub.clustered) log(`${tag} nodes up: ${hub.describe()}`);
   const { fleet, plans } = LoadFleet.start({
-    url: hub.url,
+    url: hub.streamerUrl,
+    playerUrl: hub.playerUrl,
     sessions: o.sessions,
     playersPerStreamer: o.playersPerStreamer,
     intervalMs: o.intervalMs,
@@ -74,7 +101,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     connectTimeoutMs: 30_000,
   });
   try {
-    const before = await hub.memory();
+    const before = sum(await hub.memory());
     const rampEnd = Date.now() + o.rampSeconds * 1000;
     const ticker = setInterval(() => {
       const p = fleet.progress();
@@ -86,12 +113,15 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const connected = await fleet.connect(plans).finally(() => {
       clearInterval(ticker);
     });
+    if (connected.listedAfterMs !== undefined)
+      log(`${tag} node b listed node a's streamers after ${round(connected.listedAfterMs)} ms`);
     log(
       `${tag} ${connected.subscribed} sessions live in ${round(connected.connectAllMs / 1000)} s; measuring ${o.seconds} s`,
     );
     // One interval to settle: every session has pinged at least once before the window.
     await sleep(Math.min(o.intervalMs, 5000));
-    const after = await hub.memory();
+    const afterByNode = await hub.memory();
+    const after = sum(afterByNode);
     const steady = await measure(hub, fleet, o.seconds, (left) => {
       log(`${tag} measuring: ${left} s left`);
     });
@@ -105,6 +135,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       connectAllMs: round(connected.connectAllMs),
       rampSeconds: o.rampSeconds,
       subscribeToOffer: distribution(connected.subscribeToOfferMs),
+      subscribeRetries: connected.subscribeRetries,
+      streamerListsWhileConnecting: connected.streamerLists,
       steady: steady.window,
       falseTeardowns: steady.samples.falseTeardowns,
       disconnects: steady.samples.disconnects,
@@ -113,6 +145,24 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       hubHeapBytes: after.heapUsed,
       hubRssBytes: after.rss,
     };
+    if (hub.clustered) {
+      result.cluster = {
+        nodes: hub.names.map((nodeId, i) => {
+          const a = afterByNode[i] ?? { heapUsed: 0, rss: 0 };
+          const b = before.byNode[i] ?? { heapUsed: 0, rss: 0 };
+          const per = Math.max(1, connected.subscribed);
+          return {
+            nodeId,
+            holds: i === 0 ? "streamers" : "players",
+            heapPerSessionBytes: Math.round((a.heapUsed - b.heapUsed) / per),
+            rssPerSessionBytes: Math.round((a.rss - b.rss) / per),
+            heapBytes: a.heapUsed,
+            rssBytes: a.rss,
+          };
+        }),
+        listedAfterMs: round(connected.listedAfterMs ?? Number.NaN),
+      };
+    }
     if (o.kneeRates && o.kneeRates.length > 0) {
       result.knee = [];
       for (const rate of o.kneeRates) {
@@ -149,14 +199,23 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 }
 
+function sum(memory: HubMemory[]): HubMemory & { byNode: HubMemory[] } {
+  return {
+    heapUsed: memory.reduce((n, m) => n + m.heapUsed, 0),
+    rss: memory.reduce((n, m) => n + m.rss, 0),
+    byNode: memory,
+  };
+}
+
 async function measure(
-  hub: HubProcess,
+  hub: HubSet,
   fleet: LoadFleet,
   seconds: number,
   progress: (left: number) => void,
 ): Promise<{ window: WindowResult; samples: Awaited<ReturnType<LoadFleet["collect"]>> }> {
   fleet.broadcast({ type: "window" });
   const cpuBefore = hub.cpuSeconds();
+  const redisBefore = await hub.redisCpuSeconds();
   const loadBefore = fleet.cpuSeconds();
   const started = Date.now();
   for (let left = seconds; left > 0; left -= Math.min(left, 5)) {
@@ -165,8 +224,11 @@ async function measure(
   }
   const samples = await fleet.collect();
   const elapsed = (Date.now() - started) / 1000;
-  const cpu = hub.cpuSeconds() - cpuBefore;
+  const cpuByNode = hub.cpuSeconds().map((c, i) => c - (cpuBefore[i] ?? 0));
+  const cpu = cpuByNode.reduce((a, b) => a + b, 0);
+  const redisAfter = await hub.redisCpuSeconds();
   const loadCpu = fleet.cpuSeconds() - loadBefore;
+  const percent = (seconds: number) => round((seconds / elapsed) * 100);
   const relaysPerSecond = samples.pongsReceived / samples.seconds;
   return {
     samples,
@@ -176,9 +238,14 @@ async function measure(
       rtt: distribution(samples.rtt),
       echo: distribution(samples.echo),
       lost: Math.max(0, samples.pingsSent - samples.pongsReceived),
-      hubCpuPercent: round((cpu / elapsed) * 100),
+      hubCpuPercent: percent(cpu),
       hubCpuMicrosPerRelay: round((cpu / Math.max(1, samples.pongsReceived)) * 1e6),
-      loadCpuPercent: round((loadCpu / elapsed) * 100),
+      loadCpuPercent: percent(loadCpu),
+      ...(hub.clustered && {
+        nodeCpuPercent: Object.fromEntries(hub.names.map((name, i) => [name, percent(cpuByNode[i] ?? 0)])),
+      }),
+      ...(redisBefore !== undefined &&
+        redisAfter !== undefined && { redisCpuPercent: percent(redisAfter - redisBefore) }),
     },
   };
 }

@@ -1,6 +1,7 @@
 /** The adapter bench's record (JSON) and its tables (markdown, for people and RESULTS.md). */
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { round } from "../stats.js";
+import { table } from "../report.js";
 import type { Crash, GroupStats, ScenarioResult, Settings } from "./scenario.js";
 
 export interface AdapterReport {
@@ -41,14 +42,6 @@ export function buildAdapterReport(
     settings,
     scenarios,
   };
-}
-
-// The same layout as the private `table` of ../report.ts (not exported there).
-function table(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)].join("\n");
 }
 
 const ms = (value: number | null): string => (value === null || Number.isNaN(value) ? "-" : String(value));
