@@ -618,8 +618,14 @@ export class ClusterNode {
     try {
       const hash = await this.#link.commands.hgetall(this.#key("node", nodeId, "streamers"));
       if (this.#nodes.get(nodeId) !== node) return;
+      const before = node.streamers;
       node.streamers = new Map(Object.entries(hash).map(([id, players]) => [id, Number(players)]));
-      this.#handlers?.remoteStreamersChanged();
+      // Players are told when streamers come and go, as on one node; a changed viewer count
+      // alone waits for the next list they ask for (pushing it would send every player a list
+      // twice per interval while viewers churn).
+      const sameIds =
+        before.size === node.streamers.size && [...before.keys()].every((id) => node.streamers.has(id));
+      if (!sameIds) this.#handlers?.remoteStreamersChanged();
     } catch {
       // Read again on the node's next beat.
       node.streamersVersion = undefined;

@@ -203,6 +203,30 @@ describe("cross-node sessions", () => {
     );
   });
 
+  it("pushes the list to players on other nodes when streamers come and go, not when viewers do", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    await a.streamer("cam1");
+    const watcher = await playerSeeing(b, "cam1");
+    await sleep(3 * INTERVAL);
+    watcher.received.length = 0;
+    // Viewers come: the counts reach b (a list asked for shows them), but nobody is pushed a list.
+    const viewers = await Promise.all([a.player(), a.player(), b.player()]);
+    for (const v of viewers) v.send({ type: "subscribe", streamerId: "cam1" });
+    await Promise.all(viewers.map((v) => v.next("sessionStarted")));
+    await eventually(async () => {
+      watcher.send({ type: "listStreamers" });
+      expect((await watcher.next("streamerList")).streamers).toEqual([{ streamerId: "cam1", players: 3 }]);
+    });
+    await sleep(3 * INTERVAL);
+    expect(watcher.received.filter((m) => m.type === "streamerList")).toEqual([]);
+    // A streamer comes: pushed.
+    await a.streamer("cam2");
+    const pushed = await watcher.next("streamerList");
+    expect(pushed.streamers.map((s) => s.streamerId).sort()).toEqual(["cam1", "cam2"]);
+  });
+
   it("a streamer id is unique across the cluster", async () => {
     const a = await node("a");
     const b = await node("b");
