@@ -49,6 +49,8 @@ export class RedisLink {
       ...common,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // Commands (relays above all) issued in the same tick go out in one write.
+      enableAutoPipelining: true,
       connectionName: "heartline",
     });
     this.#subscriptions = new Redis(url, {
