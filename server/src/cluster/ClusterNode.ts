@@ -103,6 +103,8 @@ interface RemoteNode {
   /** The node's streamer-list counter as last read; undefined until read. */
   streamersVersion: number | undefined;
   streamers: Map<string, number>;
+  /** The node's own heartbeat timeout, as its beats say (0 until the first beat). */
+  timeoutMs: number;
 }
 
 interface Pending<T> {
@@ -404,7 +406,11 @@ export class ClusterNode {
 
   #beat(): void {
     if (!this.#link.up) return;
-    this.#broadcast({ kind: "beat", streamers: this.#streamersVersion });
+    this.#broadcast({
+      kind: "beat",
+      streamers: this.#streamersVersion,
+      timeoutMs: this.#heartbeat.timeoutMs,
+    });
     const ttl = this.#ttlMs;
     const multi = this.#link.commands
       .multi()
@@ -523,6 +529,8 @@ export class ClusterNode {
     if (!handlers) return;
     switch (envelope.kind) {
       case "beat":
+        this.#heard(envelope.from, envelope.streamers, envelope.timeoutMs);
+        return;
       case "streamers":
         this.#heard(envelope.from, envelope.streamers);
         return;
@@ -596,18 +604,24 @@ export class ClusterNode {
     }
   }
 
-  /** A sign of life from `nodeId`; `streamersVersion` (when given) says whether to re-read its list. */
-  #heard(nodeId: string, streamersVersion: number | undefined): void {
+  /**
+   * A sign of life from `nodeId`; `streamersVersion` (when given) says whether to re-read its
+   * list; `timeoutMs` is the sender's own heartbeat timeout, from its beats.
+   */
+  #heard(nodeId: string, streamersVersion: number | undefined, timeoutMs?: number): void {
     let node = this.#nodes.get(nodeId);
     if (!node) {
-      node = { timer: undefined, streamersVersion: undefined, streamers: new Map() };
+      node = { timer: undefined, streamersVersion: undefined, streamers: new Map(), timeoutMs: 0 };
       this.#nodes.set(nodeId, node);
       this.#log.info({ node: nodeId }, "hub node joined");
     }
+    if (timeoutMs !== undefined) node.timeoutMs = timeoutMs;
+    // The longer of the two timeouts: a node with a longer interval beats less often.
+    const silenceMs = Math.max(this.#heartbeat.timeoutMs, node.timeoutMs);
     if (node.timer !== undefined) this.#clock.clearTimeout(node.timer);
     node.timer = this.#clock.setTimeout(() => {
-      this.#lost(nodeId, `silent for ${this.#heartbeat.timeoutMs} ms`);
-    }, this.#heartbeat.timeoutMs);
+      this.#lost(nodeId, `silent for ${silenceMs} ms`);
+    }, silenceMs);
     if (streamersVersion !== undefined && streamersVersion !== node.streamersVersion) {
       node.streamersVersion = streamersVersion;
       void this.#readStreamers(nodeId, node);

@@ -32,10 +32,13 @@ afterEach(async () => {
 
 const ADMIN_TOKEN = "cluster-test-admin-token";
 
-async function node(nodeId: string, requestTimeoutMs = 3000): Promise<TestHub> {
+async function node(
+  nodeId: string,
+  { requestTimeoutMs = 3000, intervalMs = INTERVAL }: { requestTimeoutMs?: number; intervalMs?: number } = {},
+): Promise<TestHub> {
   if (hubs.length === 0) keyPrefix = `t${String(++prefix)}`;
   const hub = await startHub({
-    heartbeat: { intervalMs: INTERVAL, missedBeats: MISSED },
+    heartbeat: { intervalMs, missedBeats: MISSED },
     cluster: { redisUrl: redis.url, keyPrefix, nodeId, requestTimeoutMs },
     admin: { token: ADMIN_TOKEN },
   });
@@ -414,6 +417,19 @@ describe("what other nodes send", () => {
   });
 });
 
+describe("nodes whose heartbeat settings differ (a config reload reaching one first)", () => {
+  it("do not declare each other lost between the slower node's beats", async () => {
+    // a beats every 750 ms, longer than b's own 600 ms timeout.
+    const a = await node("a", { intervalMs: 1500 });
+    const b = await node("b");
+    await joined(b, 1);
+    await sleep(2500);
+    expect(b.logs.filter((l) => l.msg === "hub node lost")).toEqual([]);
+    expect(b.hub.cluster?.nodeCount).toBe(1);
+    expect(a.hub.cluster?.nodeCount).toBe(1);
+  });
+});
+
 describe("a node that dies", () => {
   let child: ChildProcess | undefined;
   afterEach(() => {
@@ -544,7 +560,7 @@ describe("a Redis outage", () => {
 
   it("a hub starts while Redis is down, serves same-node sessions, and joins when Redis comes", async () => {
     await redis.kill();
-    const a = await node("a", 300);
+    const a = await node("a", { requestTimeoutMs: 300 });
     const ready = await fetch(`${a.url}/readyz`);
     expect(await ready.json()).toMatchObject({ status: "degraded" });
     const { p, s, sessionId } = await a.session("cam1");

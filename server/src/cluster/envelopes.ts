@@ -23,8 +23,17 @@ export const NodeIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/);
 const ToNode = { from: NodeIdSchema, to: NodeIdSchema };
 
 export const EnvelopeSchema = z.discriminatedUnion("kind", [
-  /** The sender is alive; `streamers` counts changes to its streamer list (re-read it when it moves). */
-  z.strictObject({ kind: z.literal("beat"), from: NodeIdSchema, streamers: z.number().int().min(0) }),
+  /**
+   * The sender is alive; `streamers` counts changes to its streamer list (re-read it when it
+   * moves); `timeoutMs` is its heartbeat timeout: it beats at least twice within it, so no node
+   * declares it lost sooner, even while the nodes' configs differ (a reload reaching one first).
+   */
+  z.strictObject({
+    kind: z.literal("beat"),
+    from: NodeIdSchema,
+    streamers: z.number().int().min(0),
+    timeoutMs: z.number().int().min(1).max(3_600_000),
+  }),
   /** The sender is shutting down: forget it now instead of waiting for its beats to lapse. */
   z.strictObject({ kind: z.literal("bye"), from: NodeIdSchema }),
   /** The sender's streamer list changed (same counter as in `beat`). */
