@@ -114,10 +114,14 @@ test("killing hub A ends the session in the player with hub-link-lost within the
     polling: 50,
   });
   const sawItAfter = Date.now() - killedAt;
+  // The viewer is told what happened in plain words.
+  await expect(page.locator("#reason")).toContainText(/lost its link to the hub that serves this stream/i);
+  await page.screenshot({ path: test.info().outputPath("player-hub-link-lost.png") });
   const closed = sessionLine(b.logs, "session closed", oldSession);
   expect(closed).toMatchObject({ reason: "hub-link-lost", remoteNode: "a" });
-  // A's last beat came at most half an interval before the kill; the rest is delivery.
-  expect(sawItAfter).toBeLessThan(TIMEOUT_MS + 1000);
+  // A's last beat came at most half an interval before the kill, so B decides within the
+  // timeout of the kill; the slack is delivery to the page on a loaded two-core box.
+  expect(sawItAfter).toBeLessThan(TIMEOUT_MS + 1500);
   test.info().annotations.push({
     type: "timing",
     description: `player saw hub-link-lost ${sawItAfter} ms after the kill`,

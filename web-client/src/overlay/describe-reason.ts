@@ -29,7 +29,7 @@ export function describeCloseReason(reason: SessionCloseReason, heartbeatTimeout
     case "hub-shutdown":
       return "The hub is shutting down.";
     case "hub-link-lost":
-      return "The hub lost its link to the hub that serves this stream; reconnecting.";
+      return "This hub lost its link to the hub that serves this stream (that hub stopped or Redis is down).";
   }
 }
 
