@@ -18,17 +18,11 @@ export interface FleetPlan extends Omit<WorkerPlan, "streamers" | "idPrefix"> {
   sessions: number;
 }
 
-export interface Connected {
-  subscribed: number;
-  failed: number;
-  failures: Record<string, number>;
-  connectAllMs: number;
-  subscribeToOfferMs: number[];
-  subscribeRetries: number;
-  streamerLists: number;
-  /** Cross-node: until the players' node listed every streamer (NaN if some never were). */
-  listedAfterMs?: number;
-}
+/**
+ * Every worker's `ready`, merged: sums, the slowest connect, all latencies. Cross-node,
+ * `listedAfterMs` is NaN if some worker never saw all its streamers listed.
+ */
+export type Connected = Omit<Extract<WorkerReport, { type: "ready" }>, "type">;
 
 export class LoadFleet {
   readonly #workers: ChildProcess[];

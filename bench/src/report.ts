@@ -1,7 +1,7 @@
 /** The results as JSON (the record) and as tables (for people), with heartline / bare ratios. */
-import { cpus, loadavg, release, totalmem } from "node:os";
+import { describeMachine, type Machine } from "./machine.js";
 import type { ScenarioHub, ScenarioResult } from "./scenario.js";
-import { ratio, round } from "./stats.js";
+import { ratio } from "./stats.js";
 
 export interface Comparison {
   sessions: number;
@@ -40,15 +40,7 @@ export interface KneeSummary {
 
 export interface Report {
   startedAt: string;
-  machine: {
-    cpus: number;
-    cpuModel: string;
-    memoryGiB: number;
-    node: string;
-    kernel: string;
-    /** 1, 5 and 15 min load averages when the run ended: other work on the box skews results. */
-    loadAverage: number[];
-  };
+  machine: Machine;
   argv: string[];
   scenarios: ScenarioResult[];
   comparisons: Comparison[];
@@ -100,17 +92,9 @@ export function buildReport(startedAt: Date, argv: string[], scenarios: Scenario
   }
   const kb = knee.find((k) => k.hub === "bare");
   const kh = knee.find((k) => k.hub === "heartline");
-  const cpu = cpus();
   return {
     startedAt: startedAt.toISOString(),
-    machine: {
-      cpus: cpu.length,
-      cpuModel: cpu[0]?.model ?? "unknown",
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      kernel: release(),
-      loadAverage: loadavg().map(round),
-    },
+    machine: describeMachine(),
     argv,
     scenarios,
     comparisons,

@@ -1,5 +1,5 @@
 /** The adapter bench's record (JSON) and its tables (markdown, for people and RESULTS.md). */
-import { cpus, loadavg, release, totalmem } from "node:os";
+import { describeMachine, type Machine } from "../machine.js";
 import { round } from "../stats.js";
 import { table } from "../report.js";
 import type { Crash, GroupStats, ScenarioResult, Settings } from "./scenario.js";
@@ -7,14 +7,7 @@ import type { Crash, GroupStats, ScenarioResult, Settings } from "./scenario.js"
 export interface AdapterReport {
   startedAt: string;
   durationSeconds: number;
-  machine: {
-    cpus: number;
-    cpuModel: string;
-    memoryGiB: number;
-    node: string;
-    kernel: string;
-    loadAverage: number[];
-  };
+  machine: Machine;
   argv: string[];
   settings: Settings;
   scenarios: ScenarioResult[];
@@ -26,18 +19,10 @@ export function buildAdapterReport(
   settings: Settings,
   scenarios: ScenarioResult[],
 ): AdapterReport {
-  const cpu = cpus();
   return {
     startedAt: startedAt.toISOString(),
     durationSeconds: round((Date.now() - startedAt.getTime()) / 1000),
-    machine: {
-      cpus: cpu.length,
-      cpuModel: cpu[0]?.model ?? "unknown",
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      kernel: release(),
-      loadAverage: loadavg().map(round),
-    },
+    machine: describeMachine(),
     argv,
     settings,
     scenarios,

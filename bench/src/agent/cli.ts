@@ -4,13 +4,13 @@
  * Progress on stderr; the JSON record, then the tables, on stdout.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, release } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import type { Browser } from "playwright-core";
 import { WORKSPACE_ROOT } from "@heartline/streamer-agent/src/testing/LoggedProcess.js";
+import { describeMachine } from "../machine.js";
 import { table } from "../report.js";
-import { distribution, round } from "../stats.js";
+import { distribution } from "../stats.js";
 import { measureWindow, summarize, type CpuSummary, type CpuWindow } from "./cpu.js";
 import { firstFrameRuns, launchChromium, MARKS, type Marks } from "./firstFrame.js";
 import { pidOf, startAgent, startHub, stopAll, stopProcess } from "./rig.js";
@@ -126,16 +126,9 @@ async function main(): Promise<void> {
   }
   await cleanUp();
 
-  const cpu = cpus();
   const record = {
     startedAt: startedAt.toISOString(),
-    machine: {
-      cpus: cpu.length,
-      cpuModel: cpu[0]?.model ?? "unknown",
-      node: process.version,
-      kernel: release(),
-      loadAverage: loadavg().map(round),
-    },
+    machine: describeMachine(),
     argv: process.argv.slice(2),
     settings: { seconds, rounds, viewerCounts, sizes, browserRuns, agentArgs },
     cpu: results,
