@@ -1,9 +1,7 @@
 import { defineConfig } from "@playwright/test";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "@heartline/shared/testing";
 
-/**
- * Debian's chromium (never a downloaded browser). WebRTC stays on loopback: the two loopback
- * flags make Chromium offer 127.0.0.1 host candidates instead of mDNS names.
- */
+/** Debian's chromium with the flags every test and benchmark uses (shared/src/testing/chromium.ts). */
 export default defineConfig({
   testDir: "./tests",
   // Each test runs its own hub, agent (with an ffmpeg encoder) and browser: on two cores,
@@ -19,20 +17,8 @@ export default defineConfig({
     browserName: "chromium",
     viewport: { width: 960, height: 600 },
     launchOptions: {
-      executablePath: process.env.HEARTLINE_CHROMIUM ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
+      executablePath: CHROMIUM_PATH,
+      args: [...CHROMIUM_ARGS],
     },
   },
 });

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import type { Browser } from "playwright-core";
 import { WORKSPACE_ROOT } from "@heartline/streamer-agent/src/testing/LoggedProcess.js";
+import { CHROMIUM_PATH } from "@heartline/shared/testing";
 import { describeMachine } from "../machine.js";
 import { table } from "../report.js";
 import { distribution } from "../stats.js";
@@ -44,7 +45,7 @@ const { values } = parseArgs({
     viewers: { type: "string", default: "1,10" },
     sizes: { type: "string", default: "640x360" },
     "browser-runs": { type: "string", default: "7" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
+    chromium: { type: "string", default: CHROMIUM_PATH },
     "agent-arg": { type: "string", multiple: true, default: [] },
     out: { type: "string" },
     help: { type: "boolean", short: "h", default: false },

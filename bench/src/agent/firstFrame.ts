@@ -5,21 +5,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium, type Browser } from "playwright-core";
+import { CHROMIUM_ARGS } from "@heartline/shared/testing";
 import { STREAMER_ID } from "./rig.js";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--allow-loopback-in-peer-connection",
-  "--disable-features=WebRtcHideLocalIpsWithMdns",
-  "--autoplay-policy=no-user-gesture-required",
-];
 
 /** The steps, in the order they happen. */
 export const MARKS = [
@@ -83,7 +70,7 @@ const done = (): boolean => {
 };
 
 export async function launchChromium(executablePath: string): Promise<Browser> {
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS] });
 }
 
 function toMarks(raw: unknown): Marks {
