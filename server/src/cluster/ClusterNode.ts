@@ -236,7 +236,9 @@ export class ClusterNode {
         if (released) holder = await this.#claim(streamerId);
       }
       return holder === this.nodeId ? { ok: true } : { ok: false, heldBy: holder };
-    } catch {
+    } catch (error) {
+      // Redis failed mid-claim: admit, as during an outage; the claim is made on the next sync.
+      this.#log.warn({ err: error, streamerId }, "could not claim the streamer id in redis; admitting it");
       return { ok: true };
     }
   }

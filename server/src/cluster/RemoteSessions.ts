@@ -59,8 +59,6 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
   readonly #log: Logger;
   /** One transport per remote node: relays a peer's message to that node. */
   readonly #transports = new Map<string, PeerTransport>();
-  /** Relayed messages dropped because they were invalid or for an unknown session. */
-  dropped = 0;
 
   constructor(options: RemoteSessionsOptions) {
     this.#cluster = options.cluster;
@@ -201,13 +199,14 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     const remoteEnd = session?.remoteEnd;
     if (!session || !remoteEnd) {
       // It crossed a close in flight; the other node already knows the session ended.
-      this.#drop({ from, sessionId }, "relay for a session this node does not share with its sender");
+      this.#log.debug({ from, sessionId }, "relay for a session this node does not share with its sender");
       return;
     }
     const parsed = remoteEnd === "streamer" ? parseStreamerMessage(raw) : parsePlayerMessage(raw);
     const allowed = remoteEnd === "streamer" ? RELAYED_FROM_STREAMER : RELAYED_FROM_PLAYER;
     if (!parsed.ok || !allowed.has(parsed.message.type) || !("sessionId" in parsed.message)) {
-      this.#drop(
+      // Another node validated it before relaying: this is a bug or a foreign node, not a peer.
+      this.#log.warn(
         { from, sessionId, reason: parsed.ok ? parsed.message.type : parsed.reason },
         "invalid relay dropped",
       );
@@ -215,7 +214,7 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     }
     const message = parsed.message as Relayed;
     if (message.sessionId !== sessionId) {
-      this.#drop({ from, sessionId }, "relay names another session");
+      this.#log.warn({ from, sessionId }, "relay names another session; dropped");
       return;
     }
     this.#registry.heard(session, remoteEnd);
@@ -305,10 +304,5 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
       this.#transports.set(node, transport);
     }
     return transport;
-  }
-
-  #drop(fields: Record<string, unknown>, why: string): void {
-    this.dropped += 1;
-    this.#log.debug(fields, why);
   }
 }

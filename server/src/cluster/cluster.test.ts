@@ -60,6 +60,14 @@ async function eventually(check: () => void | Promise<void>, timeoutMs = 5000): 
   }
 }
 
+/** One unlabelled sample from the hub's /metrics. */
+async function metric(hub: TestHub, name: string): Promise<number> {
+  const text = await (await fetch(`${hub.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`${name} is not in /metrics`);
+  return Number(line.slice(name.length + 1));
+}
+
 /** Waits until `hub` hears `others` other nodes beat. */
 async function joined(hub: TestHub, others: number): Promise<void> {
   await eventually(() => {
@@ -533,6 +541,8 @@ describe("a Redis outage", () => {
     const body = (await ready.json()) as { status: string; failing: Record<string, string> };
     expect(body.status).toBe("degraded");
     expect(body.failing.redis).toMatch(/Redis unreachable/);
+    expect(await metric(a, "heartline_cluster_redis_up")).toBe(0);
+    expect(await metric(a, "heartline_cluster_dropped_publishes_total")).toBeGreaterThanOrEqual(0);
     // A subscribe to a streamer elsewhere fails fast with a code the player can act on.
     const p2 = await b.player();
     p2.send({ type: "subscribe", streamerId: "cam1" });
@@ -548,6 +558,8 @@ describe("a Redis outage", () => {
       expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
     }, 10_000);
     await joined(b, 1);
+    expect(await metric(b, "heartline_cluster_redis_up")).toBe(1);
+    expect(await metric(b, "heartline_cluster_other_nodes")).toBe(1);
     // Streamers on the other node are listed again and can be watched across nodes.
     const p3 = await playerSeeing(b, "cam1");
     p3.send({ type: "subscribe", streamerId: "cam1" });

@@ -55,12 +55,14 @@ export class HubMetrics {
           this.set(cluster.otherNodes());
         },
       });
-      new Gauge({
-        name: "heartline_cluster_dropped_publishes",
-        help: "Publishes to Redis dropped because it was unreachable, since start (multi-node mode)",
+      new Counter({
+        name: "heartline_cluster_dropped_publishes_total",
+        help: "Publishes to Redis dropped because it was unreachable (multi-node mode)",
         registers: [register],
         collect() {
-          this.set(cluster.droppedPublishes());
+          // The link keeps the count; the counter shows it.
+          this.reset();
+          this.inc(cluster.droppedPublishes());
         },
       });
     }
