@@ -2,3 +2,4 @@
 export { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.js";
 export { freePort } from "./ports.js";
 export { RedisServer } from "./RedisServer.js";
+export { FakeClock } from "./FakeClock.js";
