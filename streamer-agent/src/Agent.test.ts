@@ -17,7 +17,7 @@ import { MediaHeartbeat } from "./heartbeat/MediaHeartbeat.js";
 import type { HubClientHandlers, HubConnection, HubRetry } from "./hub/HubClient.js";
 import type { PeerSessionOptions } from "./media/PeerSession.js";
 import { AgentOptionsSchema } from "./options.js";
-import { systemClock } from "./timing/clock.js";
+import { systemClock } from "@heartline/shared/timing";
 
 type LogLine = Record<string, unknown>;
 

@@ -26,7 +26,7 @@ import { PeerSession, type PeerSessionOptions } from "./media/PeerSession.js";
 import { SendStatsMeter } from "./media/SendStatsMeter.js";
 import { parseSource } from "./media/source.js";
 import { playerUrl, videoSize, type AgentOptions } from "./options.js";
-import { systemClock, type Clock, type TimerHandle } from "./timing/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "@heartline/shared/timing";
 
 /** What the agent needs of a session (a fake stands in for the werift PeerSession in unit tests). */
 export type AgentSession = Pick<

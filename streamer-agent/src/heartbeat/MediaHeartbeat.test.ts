@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MediaPingSchema, type MediaPing } from "@heartline/shared";
-import { systemClock } from "../timing/clock.js";
+import { systemClock } from "@heartline/shared/timing";
 import { MediaHeartbeat } from "./MediaHeartbeat.js";
 
 describe("MediaHeartbeat", () => {

@@ -12,7 +12,7 @@
  * so the deadline is checked again an interval later instead.
  */
 import { MediaPongSchema, describeIssue, type MediaPing } from "@heartline/shared";
-import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "@heartline/shared/timing";
 import { roundRtt } from "./roundRtt.js";
 
 export interface MediaHeartbeatSettings {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PingMessage } from "@heartline/shared";
-import { systemClock } from "../timing/clock.js";
+import { systemClock } from "@heartline/shared/timing";
 import { Pinger } from "./Pinger.js";
 
 describe("Pinger", () => {

@@ -7,7 +7,7 @@
  * never compares two machines' clocks.
  */
 import type { PingMessage, PongMessage, SendStats } from "@heartline/shared";
-import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "@heartline/shared/timing";
 import { roundRtt } from "./roundRtt.js";
 
 /** What a ping carries besides the session's own signaling RTT, read at the moment it is sent. */

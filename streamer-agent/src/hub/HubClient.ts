@@ -22,8 +22,7 @@ import {
   type StreamerListenEvents,
   type StreamerToHubMessage,
 } from "@heartline/shared";
-import { Backoff } from "../timing/Backoff.js";
-import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
+import { Backoff, systemClock, type Clock, type TimerHandle } from "@heartline/shared/timing";
 import { REFUSED_RETRY_MS, adviseOnConnectError, type ConnectErrorAdvice } from "./connectErrors.js";
 
 export interface HubClientHandlers {
@@ -96,7 +95,8 @@ export class HubClient implements HubConnection {
     this.clock = options.clock ?? systemClock;
     const initialMs = options.retryInitialMs ?? 500;
     const maxMs = options.retryMaxMs ?? 10_000;
-    this.backoff = new Backoff({ initialMs, maxMs });
+    // Each delay is half to all of the step: never a hot loop, never in lockstep.
+    this.backoff = new Backoff({ initialMs, maxMs, jitter: [0.5, 1] });
     this.socket = io(options.hub, {
       // No HTTP long-polling: one WebSocket, so the hub sees one connection per agent.
       transports: ["websocket"],

@@ -10,8 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
-import { Backoff } from "../timing/Backoff.js";
-import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
+import { Backoff, systemClock, type Clock, type TimerHandle } from "@heartline/shared/timing";
 import { FONT_FILE, ffmpegArgs, type EncoderSettings } from "./ffmpegArgs.js";
 import { RtpContinuity } from "./RtpContinuity.js";
 import { describeSource, redactCredentials } from "./source.js";
@@ -65,7 +64,7 @@ export class Encoder {
   private readonly onFatal: ((error: EncoderUnavailableError) => void) | undefined;
   private readonly ffmpegPath: string;
   private readonly clock: Clock;
-  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
+  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 10_000, jitter: [0.5, 1] });
   private readonly continuity = new RtpContinuity();
 
   private socket: UdpSocket | undefined;

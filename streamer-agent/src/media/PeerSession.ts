@@ -20,7 +20,7 @@ import {
 import type { Logger } from "pino";
 import { MediaHeartbeat, type MediaHeartbeatSettings } from "../heartbeat/MediaHeartbeat.js";
 import type { VideoCodec } from "../options.js";
-import type { Clock } from "../timing/clock.js";
+import type { Clock } from "@heartline/shared/timing";
 import { rtpCodec } from "./codecs.js";
 import { filterSdpCandidates, isAllowedCandidate, peerIceConfig } from "./icePolicy.js";
 

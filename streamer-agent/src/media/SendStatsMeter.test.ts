@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { systemClock } from "../timing/clock.js";
+import { systemClock } from "@heartline/shared/timing";
 import { SendStatsMeter } from "./SendStatsMeter.js";
 
 /** A 1000-byte RTP packet, with or without the marker bit (last packet of a frame). */

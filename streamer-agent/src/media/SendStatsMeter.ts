@@ -7,7 +7,7 @@
  * packet of every frame) allocates nothing.
  */
 import type { SendStats } from "@heartline/shared";
-import { systemClock, type Clock } from "../timing/clock.js";
+import { systemClock, type Clock } from "@heartline/shared/timing";
 
 export interface SendStatsMeterOptions {
   /** Length of the sliding window, in ms (default 2000). */

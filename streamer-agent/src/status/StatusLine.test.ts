@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AgentStatus } from "../Agent.js";
-import { systemClock } from "../timing/clock.js";
+import { systemClock } from "@heartline/shared/timing";
 import { StatusLine, formatStatus } from "./StatusLine.js";
 
 const CLEAR_LINE = "\r\u001b[2K";

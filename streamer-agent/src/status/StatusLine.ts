@@ -5,7 +5,7 @@
  * output stays pure JSON lines.
  */
 import type { AgentStatus } from "../Agent.js";
-import { systemClock, type Clock, type TimerHandle } from "../timing/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "@heartline/shared/timing";
 
 /** Erase the current line and return to its start. */
 const CLEAR_LINE = "\r\u001b[2K";
