@@ -3,11 +3,10 @@
  * werift TestPlayer in place of the browser. Everything stays on 127.0.0.1.
  */
 import { startOpenHub } from "./testing/openHub.js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { LoggedProcess } from "./testing/LoggedProcess.js";
 import { freePort } from "@heartline/shared/testing";
 import { TestPlayer } from "./testing/TestPlayer.js";
-import { until } from "./testing/until.js";
 
 const HEARTBEAT_INTERVAL_MS = 200;
 const MISSED_BEATS = 3;
@@ -76,10 +75,14 @@ describe("agent with the real hub", () => {
 
     const player = startPlayer();
     player.subscribe("cam1");
-    await until("the session to start", () => player.sessionId !== undefined);
+    await vi.waitFor(() => {
+      expect(player.sessionId, "the session to start").toBeDefined();
+    }, 10_000);
     const sessionId = player.sessionId;
     await agent.waitForLine("player joined", { sessionId });
-    await until("60 RTP packets at the player", () => player.rtpPackets >= 60);
+    await vi.waitFor(() => {
+      expect(player.rtpPackets, "RTP packets at the player").toBeGreaterThanOrEqual(60);
+    }, 10_000);
 
     const pingsAt = (): number => player.received.filter((m) => m.type === "ping").length;
     const before = pingsAt();
@@ -110,7 +113,9 @@ describe("agent with the real hub", () => {
     await agent.waitForLine("registered", { streamerId: "cam-h264" });
     const player = startPlayer();
     player.subscribe("cam-h264");
-    await until("60 RTP packets at the player", () => player.rtpPackets >= 60);
+    await vi.waitFor(() => {
+      expect(player.rtpPackets, "RTP packets at the player").toBeGreaterThanOrEqual(60);
+    }, 10_000);
   });
 
   it("ends a frozen player's session on the player's heartbeat timeout", async () => {
@@ -118,7 +123,9 @@ describe("agent with the real hub", () => {
     await agent.waitForLine("registered", { streamerId: "cam2" });
     const player = startPlayer();
     player.subscribe("cam2");
-    await until("the session to start", () => player.sessionId !== undefined);
+    await vi.waitFor(() => {
+      expect(player.sessionId, "the session to start").toBeDefined();
+    }, 10_000);
     player.answerPings = false;
     await agent.waitForLine("session closed", {
       sessionId: player.sessionId,
@@ -131,15 +138,20 @@ describe("agent with the real hub", () => {
     await agent.waitForLine("registered", { streamerId: "cam-media" });
     const player = startPlayer();
     player.subscribe("cam-media");
-    await until("media pings at the player", () => player.mediaPings.length > 0);
+    await vi.waitFor(() => {
+      expect(player.mediaPings, "media pings at the player").not.toHaveLength(0);
+    }, 10_000);
     player.answerMediaPings = false;
     const closed = await agent.waitForLine("session closed", { sessionId: player.sessionId });
     expect(closed.reason).toBe("media-timeout");
     // The hub ended it (no fallback detail), for the player too.
     expect(closed.detail).toBeUndefined();
-    await until("the player to hear of it", () =>
-      player.received.some((m) => m.type === "sessionClosed" && m.reason === "media-timeout"),
-    );
+    await vi.waitFor(() => {
+      expect(
+        player.received.some((m) => m.type === "sessionClosed" && m.reason === "media-timeout"),
+        "the player to hear of it",
+      ).toBe(true);
+    }, 10_000);
   });
 
   it("retries with another agent holding its id, and registers once the id is free", async () => {
@@ -156,7 +168,9 @@ describe("agent with the real hub", () => {
     await agent.waitForLine("registered", { streamerId: "cam4" });
     const player = startPlayer();
     player.subscribe("cam4");
-    await until("60 RTP packets at the player", () => player.rtpPackets >= 60);
+    await vi.waitFor(() => {
+      expect(player.rtpPackets, "RTP packets at the player").toBeGreaterThanOrEqual(60);
+    }, 10_000);
 
     await hub.stop("SIGKILL");
     await agent.waitForLine("session closed", { sessionId: player.sessionId, reason: "streamer-left" });
@@ -175,7 +189,9 @@ describe("agent with the real hub", () => {
     const killed = startAgent("cam6");
     const killedPid = (await killed.waitForLine("encoder running")).ffmpegPid as number;
     await killed.stop("SIGKILL");
-    await until("ffmpeg to die with its agent", () => !processAlive(killedPid), 5_000);
+    await vi.waitFor(() => {
+      expect(!processAlive(killedPid), "ffmpeg to die with its agent").toBe(true);
+    }, 5_000);
   });
 });
 

@@ -5,12 +5,11 @@
  * new offer.
  */
 import { startOpenHub } from "./testing/openHub.js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { LoggedProcess } from "./testing/LoggedProcess.js";
 import { freePort } from "@heartline/shared/testing";
 import { TcpProxy } from "./testing/TcpProxy.js";
 import { TestPlayer } from "./testing/TestPlayer.js";
-import { until } from "./testing/until.js";
 
 const HEARTBEAT_INTERVAL_MS = 200;
 /** Long enough for the agent's reconnect backoff (250-750 ms for the first retry). */
@@ -63,7 +62,9 @@ async function streaming(
   const player = new TestPlayer(hubUrl);
   cleanups.push(() => player.close());
   player.subscribe(id);
-  await until("60 RTP packets at the player", () => player.rtpPackets >= 60);
+  await vi.waitFor(() => {
+    expect(player.rtpPackets, "RTP packets at the player").toBeGreaterThanOrEqual(60);
+  }, 10_000);
   const sessionId = player.sessionId;
   if (sessionId === undefined) throw new Error("no session");
   return { agent, player, sessionId };
@@ -82,15 +83,21 @@ describe("agent resume with the real hub", () => {
     const rtpAtCut = player.rtpPackets;
     const pingsAtCut = pings(player);
     // Peer to peer, the video does not care about the signaling outage.
-    await until("video during the outage", () => player.rtpPackets > rtpAtCut + 60, RESUME_GRACE_MS / 2);
+    await vi.waitFor(() => {
+      expect(player.rtpPackets, "video during the outage").toBeGreaterThan(rtpAtCut + 60);
+    }, RESUME_GRACE_MS / 2);
     expect(pings(player)).toBe(pingsAtCut);
 
     proxy.restore();
     const resumed = await agent.waitForLine("sessions resumed", {}, 10_000);
     expect(resumed.sessionIds).toEqual([sessionId]);
-    await until("pings again", () => pings(player) > pingsAtCut + 3);
+    await vi.waitFor(() => {
+      expect(pings(player), "pings again").toBeGreaterThan(pingsAtCut + 3);
+    }, 10_000);
     const rtpAtResume = player.rtpPackets;
-    await until("more video", () => player.rtpPackets > rtpAtResume + 60);
+    await vi.waitFor(() => {
+      expect(player.rtpPackets, "more video").toBeGreaterThan(rtpAtResume + 60);
+    }, 10_000);
 
     expect(agent.linesMatching("registered")).toHaveLength(2);
     expect(offers(player)).toBe(1);
@@ -107,9 +114,12 @@ describe("agent resume with the real hub", () => {
       { sessionId, reason: "streamer-left" },
       RESUME_GRACE_MS + 5_000,
     );
-    await until("the hub to end it too", () =>
-      player.received.some((m) => m.type === "sessionClosed" && m.reason === "streamer-left"),
-    );
+    await vi.waitFor(() => {
+      expect(
+        player.received.some((m) => m.type === "sessionClosed" && m.reason === "streamer-left"),
+        "the hub to end it too",
+      ).toBe(true);
+    }, 10_000);
     proxy.restore();
     await agent.waitFor("a second registration", () => agent.linesMatching("registered")[1], 20_000);
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -4,7 +4,6 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestPlayer } from "@heartline/streamer-agent/src/testing/TestPlayer.js";
-import { until } from "@heartline/streamer-agent/src/testing/until.js";
 import { distribution, ratio, round } from "../stats.js";
 import { cpuBetween, sampleTree } from "./procCpu.js";
 import { STREAMER_ID } from "./rig.js";
@@ -43,7 +42,12 @@ export async function measureWindow(settings: CpuSettings, viewers: number): Pro
   const players = Array.from({ length: viewers }, () => new TestPlayer(settings.hubUrl));
   try {
     for (const player of players) player.subscribe(STREAMER_ID);
-    await until(`${viewers} viewers to receive RTP`, () => players.every((p) => p.rtpPackets > 0), 30_000);
+    // A script, not a test: no vi.waitFor here, so a plain poll.
+    const deadline = performance.now() + 30_000;
+    while (!players.every((p) => p.rtpPackets > 0)) {
+      if (performance.now() > deadline) throw new Error(`${viewers} viewers got no RTP within 30 s`);
+      await sleep(25);
+    }
     await sleep(settings.settleSeconds * 1000);
     const agentBefore = sampleTree(settings.agentPid);
     const hubBefore = sampleTree(settings.hubPid);

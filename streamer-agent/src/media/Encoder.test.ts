@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { pino } from "pino";
 import { Encoder, EncoderUnavailableError, type EncoderSettings } from "./Encoder.js";
 import { ffmpegArgs } from "./ffmpegArgs.js";
@@ -15,14 +15,6 @@ const settings: EncoderSettings = {
   label: "test",
 };
 
-async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe("Encoder", () => {
   it("says how to install ffmpeg when it is missing", async () => {
     const errors: EncoderUnavailableError[] = [];
@@ -34,7 +26,9 @@ describe("Encoder", () => {
       ffmpegPath: "/nonexistent/ffmpeg",
     });
     await encoder.start();
-    await until("the fatal error", () => errors.length > 0);
+    await vi.waitFor(() => {
+      expect(errors, "the fatal error").not.toHaveLength(0);
+    }, 10_000);
     expect(errors[0]).toBeInstanceOf(EncoderUnavailableError);
     expect(errors[0]?.message).toContain("apt-get install -y ffmpeg");
     await encoder.stop();
@@ -53,13 +47,19 @@ describe("Encoder", () => {
     });
     await encoder.start();
     try {
-      await until("packets from the first ffmpeg", () => packets > 5);
+      await vi.waitFor(() => {
+        expect(packets, "packets from the first ffmpeg").toBeGreaterThan(5);
+      }, 10_000);
       const firstPid = encoder.pid;
       if (firstPid === undefined) throw new Error("no ffmpeg pid");
       process.kill(firstPid, "SIGKILL");
-      await until("a new ffmpeg", () => encoder.pid !== undefined && encoder.pid !== firstPid);
+      await vi.waitFor(() => {
+        expect(encoder.pid !== undefined && encoder.pid !== firstPid, "a new ffmpeg").toBe(true);
+      }, 10_000);
       const before = packets;
-      await until("packets from the second ffmpeg", () => packets > before + 5);
+      await vi.waitFor(() => {
+        expect(packets, "packets from the second ffmpeg").toBeGreaterThan(before + 5);
+      }, 10_000);
     } finally {
       await encoder.stop();
       await encoder.stop(); // idempotent

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { RTCPeerConnection, type MediaStreamTrack, type RTCDataChannel, type RtpPacket } from "werift";
 import { pino } from "pino";
 import {
@@ -26,15 +26,6 @@ import { parseSource } from "./source.js";
 const execFileAsync = promisify(execFile);
 
 const logger = pino({ level: "silent" });
-
-/** Resolves when `predicate` holds, polling; rejects after `timeoutMs` naming what was awaited. */
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Receiver {
   pc: RTCPeerConnection;
@@ -141,7 +132,9 @@ async function connectReceiver(
   });
 
   await session.start();
-  await waitFor("the answer", () => offered);
+  await vi.waitFor(() => {
+    expect(offered, "the answer").toBe(true);
+  }, 10_000);
   return [session, receiver];
 }
 
@@ -185,8 +178,18 @@ describe.each<VideoCodec>(["vp8", "h264"])("real media with %s", (codec) => {
       });
     }
 
-    await waitFor("both sessions connected", () => sessions.every((s) => s.state === "connected"));
-    await waitFor("60 RTP packets at each receiver", () => receivers.every((r) => r.packets.length >= 60));
+    await vi.waitFor(() => {
+      expect(
+        sessions.every((s) => s.state === "connected"),
+        "both sessions connected",
+      ).toBe(true);
+    }, 10_000);
+    await vi.waitFor(() => {
+      expect(
+        receivers.every((r) => r.packets.length >= 60),
+        "60 RTP packets at each receiver",
+      ).toBe(true);
+    }, 10_000);
 
     const negotiatedPayloadType = rtpPayloadType(receivers[0]?.answerSdp ?? "", rtpMimeType(codec));
     expect(negotiatedPayloadType).toBeTypeOf("number");
@@ -241,7 +244,9 @@ describe("a media file as the source", () => {
       session.close();
       await receiver.pc.close();
     });
-    await waitFor("RTP at the receiver", () => receiver.packets.length > 0);
+    await vi.waitFor(() => {
+      expect(receiver.packets.length, "RTP at the receiver").toBeGreaterThan(0);
+    }, 10_000);
 
     // Well past the clip's 2 s: the loop must still be sending, at the configured frame rate.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + 3_500 - Date.now())));
@@ -263,18 +268,27 @@ describe("media-path heartbeat over real werift", () => {
       session.close();
       await receiver.pc.close();
     });
-    await waitFor("the session to connect", () => session.state === "connected");
+    await vi.waitFor(() => {
+      expect(session.state, "the session to connect").toBe("connected");
+    }, 10_000);
     return [session, receiver];
   }
 
   it("opens the heartline data channel from the offer and measures the media RTT", async () => {
     const [session, receiver] = await connected();
-    await waitFor("a media RTT", () => session.mediaRttMs !== undefined);
+    await vi.waitFor(() => {
+      expect(session.mediaRttMs, "a media RTT").toBeDefined();
+    }, 10_000);
     expect(receiver.channels).toEqual([MEDIA_HEARTBEAT_CHANNEL]);
     expect(session.mediaRttMs).toBeGreaterThanOrEqual(0);
     expect(session.mediaRttMs).toBeLessThan(500);
     // Later pings tell the player the RTT the agent measured.
-    await waitFor("a ping carrying rttMs", () => receiver.mediaPings.some((p) => p.rttMs !== undefined));
+    await vi.waitFor(() => {
+      expect(
+        receiver.mediaPings.some((p) => p.rttMs !== undefined),
+        "a ping carrying rttMs",
+      ).toBe(true);
+    }, 10_000);
     // Still alive well past the timeout while pongs come back.
     await new Promise((resolve) => setTimeout(resolve, 2 * FAST_HEARTBEAT.timeoutMs));
     expect(receiver.mediaTimeouts).toEqual([]);
@@ -283,10 +297,17 @@ describe("media-path heartbeat over real werift", () => {
 
   it("asks the hub to end the session (media-timeout) when the receiver stops answering", async () => {
     const [, receiver] = await connected();
-    await waitFor("the first media ping", () => receiver.mediaPings.length > 0);
+    await vi.waitFor(() => {
+      expect(receiver.mediaPings, "the first media ping").not.toHaveLength(0);
+    }, 10_000);
     receiver.answerMediaPings = false;
     const stoppedAt = Date.now();
-    await waitFor("endSession", () => receiver.toHub.some((m) => m.type === "endSession"), 5_000);
+    await vi.waitFor(() => {
+      expect(
+        receiver.toHub.some((m) => m.type === "endSession"),
+        "endSession",
+      ).toBe(true);
+    }, 5_000);
     expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(FAST_HEARTBEAT.timeoutMs - 150);
     expect(receiver.toHub.filter((m) => m.type === "endSession")).toEqual([
       { type: "endSession", sessionId: "session-hb", reason: "media-timeout" },
