@@ -1,11 +1,11 @@
 import "./style.css";
+import { systemClock } from "@heartline/shared/timing";
 import { PlayerControls } from "./controls/player-controls.js";
 import { installDebugHandle } from "./debug/debug-handle.js";
 import { element } from "./overlay/dom.js";
 import { Overlay } from "./overlay/overlay.js";
 import { StatsPanel } from "./overlay/stats-panel.js";
 import { createPlayerPeer } from "./peer/player-peer.js";
-import { browserClock } from "./session/clock.js";
 import { PlayerSession } from "./session/player-session.js";
 import { connectToHub } from "./signaling/hub-connection.js";
 import { VideoView } from "./video/video-view.js";
@@ -35,7 +35,7 @@ function localStorageOrNull(): Storage | null {
 }
 
 const render = (): void => {
-  const now = browserClock.now();
+  const now = systemClock.now();
   overlay.render(now);
   stats.render();
   controls.render();
@@ -61,13 +61,13 @@ const hub = connectToHub(
     },
     changed: render,
   },
-  { clock: browserClock, token },
+  { clock: systemClock, token },
 );
 const session = new PlayerSession({
   link: hub,
   createPeer: createPlayerPeer,
   video,
-  clock: browserClock,
+  clock: systemClock,
   wantedStreamerId,
   onChange: render,
 });

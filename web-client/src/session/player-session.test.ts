@@ -4,40 +4,11 @@ import type {
   PlayerToHubMessage,
   ReceiveStats,
 } from "@heartline/shared";
+import { FakeClock } from "@heartline/shared/testing";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Peer, PeerEvents } from "../peer/player-peer.js";
 import type { ReceiveReading, VideoFigures } from "../peer/receive-stats.js";
-import type { Clock } from "./clock.js";
-import { PlayerSession, RESUME_SLACK_MS, STATS_SAMPLE_MS } from "./player-session.js";
-
-/** Timers that run only when the test advances the clock. */
-class FakeClock implements Clock {
-  private time = 0;
-  private nextHandle = 1;
-  private readonly timers = new Map<number, { at: number; callback: () => void }>();
-  now(): number {
-    return this.time;
-  }
-  setTimeout(callback: () => void, ms: number): number {
-    const handle = this.nextHandle++;
-    this.timers.set(handle, { at: this.time + ms, callback });
-    return handle;
-  }
-  clearTimeout(handle: number): void {
-    this.timers.delete(handle);
-  }
-  advance(ms: number): void {
-    const until = this.time + ms;
-    for (;;) {
-      const due = [...this.timers].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.time = due[1].at;
-      due[1].callback();
-    }
-    this.time = until;
-  }
-}
+import { PlayerSession, RESUME_SLACK_MS, STABLE_SESSION_MS, STATS_SAMPLE_MS } from "./player-session.js";
 
 class FakePeer implements Peer {
   closed = false;
@@ -245,6 +216,24 @@ describe("PlayerSession", () => {
     }
     expect(delays).toEqual([1000, 2000, 4000, 8000]);
     expect(sent.filter((m) => m.type === "subscribe")).toHaveLength(5);
+  });
+
+  it("starts the backoff again from 1 s after a session that stayed live long enough", async () => {
+    make(null);
+    session.handle(listed("cam1"));
+    const endAfter = async (sessionId: string, liveMs: number): Promise<number | null> => {
+      await startSession(sessionId);
+      clock.advance(liveMs);
+      session.handle({ type: "sessionClosed", sessionId, reason: "streamer-heartbeat-timeout" });
+      const delay = session.retryAt === null ? null : session.retryAt - clock.now();
+      clock.advance(60_000);
+      session.handle(listed("cam1"));
+      return delay;
+    };
+    expect(await endAfter("s1", 0)).toBe(1000);
+    expect(await endAfter("s2", STABLE_SESSION_MS - 1)).toBe(2000);
+    expect(await endAfter("s3", STABLE_SESSION_MS)).toBe(1000);
+    expect(await endAfter("s4", 0)).toBe(2000);
   });
 
   it("waits, then retries, when the hub says the streamer is not live", () => {

@@ -13,11 +13,10 @@ import type {
   SessionStartedMessage,
   SessionStateMessage,
 } from "@heartline/shared";
+import { Backoff, type BackoffOptions, type Clock, type TimerHandle } from "@heartline/shared/timing";
 import type { Peer, PeerFactory } from "../peer/player-peer.js";
 import type { VideoFigures } from "../peer/receive-stats.js";
 import { chooseStreamer, type StreamerChoice, type StreamerEntry } from "./choose-streamer.js";
-import type { Clock } from "./clock.js";
-import { ResubscribeBackoff } from "./resubscribe-backoff.js";
 
 /** Where the player stands, as shown in the overlay and exposed to tests. */
 export type LinkState =
@@ -60,10 +59,24 @@ export interface PlayerSessionOptions {
   clock: Clock;
   /** The streamer named in `?streamer=`, or null to take the only one listed. */
   wantedStreamerId: string | null;
-  backoff?: ResubscribeBackoff;
+  /** Delays between resubscribes. Default: `new Backoff(RESUBSCRIBE_BACKOFF)`. */
+  backoff?: Backoff;
   /** Called after every change of anything the overlay shows. */
   onChange?: () => void;
 }
+
+/**
+ * How long to wait before resubscribing: sessions that end soon after starting (or never get
+ * live) double the delay, 1 s up to 30 s, so a streamer that keeps failing is not hammered in a
+ * hot loop.
+ */
+export const RESUBSCRIBE_BACKOFF = {
+  initialMs: 1000,
+  maxMs: 30_000,
+  jitter: [1, 1],
+} as const satisfies BackoffOptions;
+/** A session live at least this long counts as healthy: the next resubscribe starts from 1 s again. */
+export const STABLE_SESSION_MS = 10_000;
 
 /** How often the cached receive stats (for `pong.stats` and display) are refreshed. */
 export const STATS_SAMPLE_MS = 1000;
@@ -120,7 +133,7 @@ export class PlayerSession {
   private readonly video: VideoSink;
   private readonly clock: Clock;
   private readonly wanted: string | null;
-  private readonly backoff: ResubscribeBackoff;
+  private readonly backoff: Backoff;
   private readonly onChange: () => void;
   private peer: Peer | null = null;
   /** The streamer asked for by a `subscribe` the hub has not answered yet. */
@@ -128,10 +141,10 @@ export class PlayerSession {
   /** Candidates that arrived before the offer. */
   private earlyCandidates: IceCandidateInit[] = [];
   private liveSince: number | null = null;
-  private retryTimer: number | null = null;
-  private statsTimer: number | null = null;
+  private retryTimer: TimerHandle | null = null;
+  private statsTimer: TimerHandle | null = null;
   /** Runs out the resume grace period while the socket is down mid-session. */
-  private resumeTimer: number | null = null;
+  private resumeTimer: TimerHandle | null = null;
   /** The socket is connected (whether or not its `config` arrived). */
   private hubUp = false;
   /** Connected, and the first `config` of this connection has not arrived yet. */
@@ -147,7 +160,7 @@ export class PlayerSession {
     this.video = options.video;
     this.clock = options.clock;
     this.wanted = options.wantedStreamerId;
-    this.backoff = options.backoff ?? new ResubscribeBackoff();
+    this.backoff = options.backoff ?? new Backoff(RESUBSCRIBE_BACKOFF);
     this.onChange = options.onChange ?? (() => undefined);
     this.choice = { kind: "wait", streamerId: this.wanted };
   }
@@ -489,7 +502,8 @@ export class PlayerSession {
       this.paused = true;
       return;
     }
-    this.scheduleRetry(this.backoff.attemptEnded(liveMs));
+    if (liveMs !== null && liveMs >= STABLE_SESSION_MS) this.backoff.reset();
+    this.scheduleRetry(this.backoff.next());
   }
 
   private hubError(message: ErrorMessage): void {
@@ -501,14 +515,14 @@ export class PlayerSession {
       if (this.state !== "ended") this.state = "waiting";
       // Retrying cannot make a link valid for another streamer: wait for the viewer.
       if (message.code === "not-allowed") this.paused = true;
-      else this.scheduleRetry(this.backoff.attemptEnded(null));
+      else this.scheduleRetry(this.backoff.next());
     } else if (message.sessionId !== undefined && message.sessionId === this.sessionId) {
       this.notice = `Hub: ${message.message} (${message.code})`;
       if (message.code === "session-not-found") {
         // The hub no longer knows our session: drop it and start again.
         this.teardown();
         this.state = "waiting";
-        this.scheduleRetry(this.backoff.attemptEnded(null));
+        this.scheduleRetry(this.backoff.next());
       }
     }
   }

@@ -1,8 +1,8 @@
 import type { HandshakeAuth, HubToPlayerMessage } from "@heartline/shared";
+import { FakeClock } from "@heartline/shared/testing";
+import { Backoff } from "@heartline/shared/timing";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { Clock } from "../session/clock.js";
-import { connectToHub, type HubConnectionEvents } from "./hub-connection.js";
-import { ReconnectBackoff } from "./reconnect-backoff.js";
+import { connectToHub, RECONNECT_BACKOFF, type HubConnectionEvents } from "./hub-connection.js";
 
 /** Stands in for a socket.io client socket: the test fires its events by hand. */
 class FakeSocket {
@@ -45,30 +45,6 @@ vi.mock("socket.io-client", () => ({
   io: (options: FakeSocket["options"]) => (socket = new FakeSocket(options)),
 }));
 
-class FakeClock implements Clock {
-  time = 0;
-  private next = 1;
-  readonly timers = new Map<number, { at: number; callback: () => void }>();
-  now(): number {
-    return this.time;
-  }
-  setTimeout(callback: () => void, ms: number): number {
-    this.timers.set(this.next, { at: this.time + ms, callback });
-    return this.next++;
-  }
-  clearTimeout(handle: number): void {
-    this.timers.delete(handle);
-  }
-  advance(ms: number): void {
-    this.time += ms;
-    for (const [handle, timer] of [...this.timers]) {
-      if (timer.at > this.time) continue;
-      this.timers.delete(handle);
-      timer.callback();
-    }
-  }
-}
-
 describe("connectToHub", () => {
   let clock: FakeClock;
   let calls: string[];
@@ -84,7 +60,7 @@ describe("connectToHub", () => {
     changed: () => calls.push("changed"),
   };
   const connect = (token: string | null = null) =>
-    connectToHub(events, { clock, token, backoff: new ReconnectBackoff({ jitter: 0 }) });
+    connectToHub(events, { clock, token, backoff: new Backoff({ ...RECONNECT_BACKOFF, jitter: [1, 1] }) });
 
   beforeEach(() => {
     clock = new FakeClock();

@@ -9,12 +9,21 @@ import {
   type PlayerListenEvents,
   type PlayerToHubMessage,
 } from "@heartline/shared";
+import { Backoff, type BackoffOptions, type Clock, type TimerHandle } from "@heartline/shared/timing";
 import { io, type Socket } from "socket.io-client";
-import type { Clock } from "../session/clock.js";
 import type { HubLink } from "../session/player-session.js";
-import { ReconnectBackoff } from "./reconnect-backoff.js";
 
 export type PlayerSocket = Socket<PlayerListenEvents, PlayerEmitEvents>;
+
+/**
+ * Delays between attempts to reach the hub: 1 s doubling to 20 s, each spread by ±20 % so
+ * players that lost the same hub do not all come back in the same millisecond.
+ */
+export const RECONNECT_BACKOFF = {
+  initialMs: 1000,
+  maxMs: 20_000,
+  jitter: [0.8, 1.2],
+} as const satisfies BackoffOptions;
 
 /** Handshake refusals about who this player is: retrying soon cannot help, only a new link. */
 export type AccessRefusal = typeof HandshakeError.Unauthorized | typeof HandshakeError.OriginNotAllowed;
@@ -43,8 +52,8 @@ export interface HubConnectionOptions {
   clock: Clock;
   /** The operator's player token (`?token=`), sent as `auth.token`; null on an open hub. */
   token: string | null;
-  /** Delays between attempts while the hub is unreachable. Default: `new ReconnectBackoff()`. */
-  backoff?: ReconnectBackoff;
+  /** Delays between attempts while the hub is unreachable. Default: `new Backoff(RECONNECT_BACKOFF)`. */
+  backoff?: Backoff;
   /** Delay between attempts after an access refusal (`unauthorized`, ...). Default 30000 ms. */
   refusedRetryMs?: number;
 }
@@ -70,9 +79,9 @@ export interface HubConnection extends HubLink {
  */
 export function connectToHub(events: HubConnectionEvents, options: HubConnectionOptions): HubConnection {
   const { clock, token } = options;
-  const backoff = options.backoff ?? new ReconnectBackoff();
+  const backoff = options.backoff ?? new Backoff(RECONNECT_BACKOFF);
   const refusedRetryMs = options.refusedRetryMs ?? 30_000;
-  let retryTimer: number | null = null;
+  let retryTimer: TimerHandle | null = null;
   let retryAt: number | null = null;
 
   const socket: PlayerSocket = io({
