@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Server } from "socket.io";
 import type { Logger } from "pino";
+import type { ErrorCode, HandshakeError } from "@heartline/shared";
 import { heartbeatSettings, type HubConfig } from "@heartline/shared/config";
 import { AccessPolicy } from "./access/AccessPolicy.js";
 import { AdminAuth } from "./admin/AdminAuth.js";
@@ -24,8 +25,10 @@ import { createHttpApp } from "./http/app.js";
 import { redactUrl } from "./http/redact.js";
 import { HubMetrics } from "./metrics/HubMetrics.js";
 import { SessionRegistry } from "./sessions/SessionRegistry.js";
+import { SessionRelay } from "./sessions/SessionRelay.js";
 import { keepaliveFor } from "./signaling/keepalive.js";
-import { SignalingServer } from "./signaling/SignalingServer.js";
+import { MessageRouter } from "./signaling/MessageRouter.js";
+import { SocketIoGateway } from "./signaling/SocketIoGateway.js";
 import type { HubServer } from "./signaling/types.js";
 
 export const DEFAULT_WEB_CLIENT_DIR = fileURLToPath(new URL("../../web-client/dist", import.meta.url));
@@ -87,17 +90,6 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const operator = new Operator({
     registry,
     logger: logger.child({ component: "admin" }),
-    disconnectStreamerSocket: (streamerId) => {
-      let found = false;
-      for (const socket of io.of("/").sockets.values()) {
-        const { auth } = socket.data;
-        if (auth.role === "streamer" && auth.streamerId === streamerId) {
-          socket.disconnect(true);
-          found = true;
-        }
-      }
-      return found;
-    },
   });
   const app = createHttpApp({
     webClientDir: config.webClientDir ?? DEFAULT_WEB_CLIENT_DIR,
@@ -146,28 +138,6 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     pingInterval: keepalive.pingIntervalMs,
     pingTimeout: keepalive.pingTimeoutMs,
   });
-  const signaling = new SignalingServer(
-    io,
-    registry,
-    config,
-    access,
-    logger.child({ component: "signaling" }),
-  );
-  signaling.probe = {
-    handled: (seconds) => {
-      metrics.relayed(seconds);
-    },
-    rejected: (code) => {
-      metrics.rejected(code);
-    },
-    heartbeatRtt: (session, rttMs) => {
-      metrics.heartbeatRtt(rttMs);
-      history.rtt(session, rttMs);
-    },
-    handshakeRefused: (code) => {
-      metrics.handshakeRefused(code);
-    },
-  };
   const cluster =
     link &&
     new ClusterNode({
@@ -180,15 +150,53 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       clock,
       logger: logger.child({ component: "cluster" }),
     });
-  if (cluster) {
-    const remote = new RemoteSessions({
+  const relay = new SessionRelay({
+    registry,
+    clock,
+    ...(cluster && { linkUp: () => cluster.linkUp }),
+    probe: {
+      heartbeatRtt: (session, rttMs) => {
+        metrics.heartbeatRtt(rttMs);
+        history.rtt(session, rttMs);
+      },
+    },
+  });
+  const remote =
+    cluster &&
+    new RemoteSessions({
       cluster,
       registry,
-      signaling,
+      relay,
       maxPlayers: () => current.maxPlayers,
       subscriptionsPerPlayer: () => current.limits.subscriptionsPerPlayer,
+      remoteStreamersChanged: () => {
+        gateway.streamersChanged();
+      },
       logger: logger.child({ component: "cluster" }),
     });
+  const probe = {
+    handled: (seconds: number) => {
+      metrics.relayed(seconds);
+    },
+    rejected: (code: ErrorCode) => {
+      metrics.rejected(code);
+    },
+    handshakeRefused: (code: HandshakeError) => {
+      metrics.handshakeRefused(code);
+    },
+  };
+  const router = new MessageRouter({ registry, relay, config, crossNode: remote, probe });
+  const gateway = new SocketIoGateway({
+    io,
+    registry,
+    router,
+    config,
+    access,
+    crossNode: remote,
+    probe,
+    logger: logger.child({ component: "signaling" }),
+  });
+  if (cluster && remote) {
     cluster.start(remote);
     logger.info(
       { nodeId: cluster.nodeId, redis: redactUrl(redisUrl ?? "") },
@@ -242,7 +250,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       io.engine.opts.pingTimeout = nextKeepalive.pingTimeoutMs;
       logger.level = next.log.level;
       access.update(next);
-      signaling.update(next);
+      router.update(next);
+      gateway.update(next);
       cluster?.reconfigure(settings, next.cluster.requestTimeoutMs);
     },
     close: async () => {

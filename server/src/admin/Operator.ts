@@ -15,22 +15,15 @@ export interface Actor {
 
 export interface OperatorOptions {
   registry: SessionRegistry;
-  /**
-   * Disconnects the connected socket of this streamer; false when it has none. Its sessions
-   * are already closed when this is called.
-   */
-  disconnectStreamerSocket: (streamerId: string) => boolean;
   logger: Logger;
 }
 
 export class Operator {
   readonly #registry: SessionRegistry;
-  readonly #disconnect: (streamerId: string) => boolean;
   readonly #log: Logger;
 
   constructor(options: OperatorOptions) {
     this.#registry = options.registry;
-    this.#disconnect = options.disconnectStreamerSocket;
     this.#log = options.logger;
   }
 
@@ -80,7 +73,8 @@ export class Operator {
     // The sessions end as `kicked` before the socket goes, so neither end reads `streamer-left`.
     for (const session of [...peer.sessions]) this.#registry.close(session, "kicked");
     // A connected streamer leaves through its socket's disconnect; an away one is forgotten here.
-    if (!this.#disconnect(streamerId)) this.#registry.removePeer(peer, "kicked");
+    if (peer.away) this.#registry.removePeer(peer, "kicked");
+    else peer.close();
     return { ok: true };
   }
 

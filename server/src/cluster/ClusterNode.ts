@@ -40,6 +40,8 @@ export interface OpenRequest {
   sessionId: string;
   streamerId: string;
   playerId: string;
+  /** The player's wire protocol; absent: heartline's own. */
+  protocol?: "heartline" | "pixelstreaming";
 }
 
 export type OpenResult = { ok: true } | { ok: false; code: ErrorCode; message: string };

@@ -15,16 +15,19 @@
  */
 import {
   ErrorCode,
+  isRelayed,
   parsePlayerMessage,
   parseStreamerMessage,
-  type HubMessage,
   type SessionCloseReason,
 } from "@heartline/shared";
+import { parsePsRelayed } from "@heartline/shared/pixelstreaming";
 import type { Logger } from "pino";
-import type { Peer, PeerTransport } from "../sessions/Peer.js";
+import { refusePlayer, refuseStreamer, streamerNotFound } from "../sessions/admission.js";
+import type { Peer, PeerMessage, PeerTransport } from "../sessions/Peer.js";
 import type { Session } from "../sessions/Session.js";
 import type { SessionBridge, SessionRegistry } from "../sessions/SessionRegistry.js";
-import type { CrossNode, Relayed, SignalingServer } from "../signaling/SignalingServer.js";
+import type { Relayable, SessionRelay } from "../sessions/SessionRelay.js";
+import type { CrossNode } from "../signaling/MessageRouter.js";
 import { timingSafeEqual } from "node:crypto";
 import {
   ClusterUnavailableError,
@@ -37,13 +40,12 @@ import {
   type SessionRecord,
 } from "./ClusterNode.js";
 
-const RELAYED_FROM_STREAMER = new Set(["ping", "offer", "iceCandidate"]);
-const RELAYED_FROM_PLAYER = new Set(["pong", "answer", "iceCandidate"]);
-
 export interface RemoteSessionsOptions {
   cluster: ClusterNode;
   registry: SessionRegistry;
-  signaling: SignalingServer;
+  relay: SessionRelay;
+  /** The streamers on other nodes changed: tell this node's players. */
+  remoteStreamersChanged(): void;
   /** The current `maxPlayers` (it may change while running). */
   maxPlayers(): number;
   /** The current `limits.subscriptionsPerPlayer`. */
@@ -54,7 +56,7 @@ export interface RemoteSessionsOptions {
 export class RemoteSessions implements ClusterHandlers, CrossNode {
   readonly #cluster: ClusterNode;
   readonly #registry: SessionRegistry;
-  readonly #signaling: SignalingServer;
+  readonly #relay: SessionRelay;
   readonly #options: RemoteSessionsOptions;
   readonly #log: Logger;
   /** One transport per remote node: relays a peer's message to that node. */
@@ -63,7 +65,7 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
   constructor(options: RemoteSessionsOptions) {
     this.#cluster = options.cluster;
     this.#registry = options.registry;
-    this.#signaling = options.signaling;
+    this.#relay = options.relay;
     this.#options = options;
     this.#log = options.logger;
     const bridge: SessionBridge = {
@@ -89,7 +91,6 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
       if (!session.player.remote) this.#cluster.sessionEnded(session.id);
       if (!session.streamer.remote) this.#cluster.viewersChanged();
     });
-    this.#signaling.crossNode = this;
   }
 
   get linkUp(): boolean {
@@ -130,25 +131,22 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     }
     // The lookup took a round trip: the player may have left or subscribed elsewhere meanwhile.
     if (player.away) return { ok: true };
-    if (player.sessions.size >= this.#options.subscriptionsPerPlayer()) {
-      return {
-        ok: false,
-        code: ErrorCode.TooManySubscriptions,
-        message: `a player may hold ${this.#options.subscriptionsPerPlayer()} sessions at once; unsubscribe first`,
-      };
-    }
+    const refusal = refusePlayer(player, streamerId, this.#options.subscriptionsPerPlayer());
+    if (refusal) return { ok: false, ...refusal };
     const streamer = this.#registry.remotePeer(
       node,
       `${streamerId}@${node}`,
       "streamer",
       streamerId,
       this.#transport(node),
+      player.protocol,
     );
     const session = this.#registry.openPending(streamer, player);
     const result = await this.#cluster.requestOpen(node, {
       sessionId: session.id,
       streamerId,
       playerId: player.id,
+      ...(player.protocol === "heartline" ? {} : { protocol: player.protocol }),
     });
     if (!result.ok) {
       // Forget the half-made session without telling anyone: the player gets the refusal.
@@ -168,27 +166,16 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
 
   open(from: string, request: OpenRequest): OpenResult {
     const streamer = this.#registry.streamer(request.streamerId);
-    if (!streamer) {
-      return {
-        ok: false,
-        code: ErrorCode.StreamerNotFound,
-        message: `no streamer '${request.streamerId}' is connected`,
-      };
-    }
-    const maxPlayers = this.#options.maxPlayers();
-    if (streamer.sessions.size >= maxPlayers) {
-      return {
-        ok: false,
-        code: ErrorCode.StreamerFull,
-        message: `streamer '${request.streamerId}' already has ${maxPlayers} players; try again later`,
-      };
-    }
+    const protocol = request.protocol ?? "heartline";
+    const refusal = refuseStreamer(streamer, request.streamerId, protocol, this.#options.maxPlayers());
+    if (refusal || !streamer) return { ok: false, ...(refusal ?? streamerNotFound(request.streamerId)) };
     const player = this.#registry.remotePeer(
       from,
       request.playerId,
       "player",
       undefined,
       this.#transport(from),
+      protocol,
     );
     this.#registry.open(streamer, player, request.sessionId);
     return { ok: true };
@@ -202,24 +189,30 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
       this.#log.debug({ from, sessionId }, "relay for a session this node does not share with its sender");
       return;
     }
-    const parsed = remoteEnd === "streamer" ? parseStreamerMessage(raw) : parsePlayerMessage(raw);
-    const allowed = remoteEnd === "streamer" ? RELAYED_FROM_STREAMER : RELAYED_FROM_PLAYER;
-    if (!parsed.ok || !allowed.has(parsed.message.type) || !("sessionId" in parsed.message)) {
+    const message = this.#parseRelay(session, remoteEnd, raw);
+    if (!message) {
       // Another node validated it before relaying: this is a bug or a foreign node, not a peer.
-      this.#log.warn(
-        { from, sessionId, reason: parsed.ok ? parsed.message.type : parsed.reason },
-        "invalid relay dropped",
-      );
+      this.#log.warn({ from, sessionId }, "invalid relay dropped");
       return;
     }
-    const message = parsed.message as Relayed;
     if (message.sessionId !== sessionId) {
       this.#log.warn({ from, sessionId }, "relay names another session; dropped");
       return;
     }
     this.#registry.heard(session, remoteEnd);
-    this.#signaling.recordHeartbeat(session, message);
-    this.#signaling.deliver(session, remoteEnd === "streamer" ? "player" : "streamer", message);
+    this.#relay.record(session, message);
+    this.#relay.deliver(session, remoteEnd === "streamer" ? "player" : "streamer", message);
+  }
+
+  /** A relay from the `from` end, validated as what that end's protocol may relay. */
+  #parseRelay(session: Session, from: "streamer" | "player", raw: unknown): Relayable | undefined {
+    if (session.streamer.protocol === "pixelstreaming") return parsePsRelayed(from, raw);
+    if (from === "streamer") {
+      const parsed = parseStreamerMessage(raw);
+      return parsed.ok && isRelayed("streamer", parsed.message) ? parsed.message : undefined;
+    }
+    const parsed = parsePlayerMessage(raw);
+    return parsed.ok && isRelayed("player", parsed.message) ? parsed.message : undefined;
   }
 
   late(from: string, sessionId: string, late: boolean): void {
@@ -245,7 +238,7 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
       return false;
     }
     this.#log.info({ streamerId, node: from }, "streamer moved to another node; ending it here");
-    this.#signaling.disconnect(peer);
+    peer.close();
     this.#registry.removePeer(peer, "streamer-left");
     return true;
   }
@@ -256,7 +249,7 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
   }
 
   remoteStreamersChanged(): void {
-    this.#signaling.streamersChanged();
+    this.#options.remoteStreamersChanged();
   }
 
   localStreamers(): LocalStreamer[] {
@@ -294,12 +287,14 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     let transport = this.#transports.get(node);
     if (!transport) {
       transport = {
-        send: (message: HubMessage) => {
+        send: (message: PeerMessage) => {
           // Only peers' messages (which name their session) travel; the hub's own stay here.
           const sessionId = "sessionId" in message ? message.sessionId : undefined;
           if (sessionId === undefined) return;
           this.#cluster.send({ kind: "relay", to: node, sessionId, message });
         },
+        // A peer on another node is that node's to close; its sessions here end through `close`.
+        close: () => undefined,
       };
       this.#transports.set(node, transport);
     }

@@ -45,6 +45,8 @@ export const EnvelopeSchema = z.discriminatedUnion("kind", [
     sessionId: SessionIdSchema,
     streamerId: StreamerIdSchema,
     playerId: z.string().min(1).max(64),
+    /** The wire protocol of the player (absent: heartline's own); the streamer must speak it. */
+    protocol: z.enum(["heartline", "pixelstreaming"]).optional(),
   }),
   /** The streamer's node accepted `open`; relays for the session may follow. */
   z.strictObject({ kind: z.literal("opened"), ...ToNode, sessionId: SessionIdSchema }),

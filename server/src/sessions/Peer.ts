@@ -12,12 +12,28 @@
  * (sessionState, sessionClosed, ...) go only to peers on this node.
  */
 import type { HubMessage, Role } from "@heartline/shared";
+import type { PsRelayFrame } from "@heartline/shared/pixelstreaming";
 import type { TimerHandle } from "../heartbeat/clock.js";
 import type { Session } from "./Session.js";
 
-/** Where messages for a peer go: its current socket. */
+/**
+ * The wire protocol a peer speaks: heartline's own (socket.io) or Epic's Pixel Streaming (plain
+ * WebSocket). Sessions only ever join two peers of the same protocol.
+ */
+export type WireProtocol = "heartline" | "pixelstreaming";
+
+/**
+ * What travels to a peer: the hub's own messages, a relayed heartline message, or (between two
+ * Pixel Streaming peers) a relayed Pixel Streaming frame. Each transport writes what its
+ * protocol has and translates or drops the rest.
+ */
+export type PeerMessage = HubMessage | PsRelayFrame;
+
+/** Where messages for a peer go: its current socket, or another hub node. */
 export interface PeerTransport {
-  send(message: HubMessage): void;
+  send(message: PeerMessage): void;
+  /** Closes the socket (idempotent); the transport's own close handling then runs. */
+  close(): void;
 }
 
 export class Peer {
@@ -40,6 +56,7 @@ export class Peer {
     transport: PeerTransport,
     /** The hub node that holds this peer's socket; undefined: this node. */
     readonly node?: string,
+    readonly protocol: WireProtocol = "heartline",
   ) {
     this.#transport = transport;
   }
@@ -55,12 +72,20 @@ export class Peer {
   }
 
   /** Sends if the peer is reachable; messages to an away peer are dropped. */
-  send(message: HubMessage): void {
+  send(message: PeerMessage): void {
     this.#transport?.send(message);
   }
 
-  attach(transport: PeerTransport): void {
+  /** Closes the peer's current socket, whatever its transport (nothing if it is away). */
+  close(): void {
+    this.#transport?.close();
+  }
+
+  /** Moves the peer to `transport`; returns the one it used until now, if any. */
+  attach(transport: PeerTransport): PeerTransport | undefined {
+    const previous = this.#transport;
     this.#transport = transport;
+    return previous;
   }
 
   detach(): void {

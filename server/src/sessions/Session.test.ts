@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Peer } from "./Peer.js";
 import { Session } from "./Session.js";
 
-const transport = { send: () => undefined };
+const transport = { send: () => undefined, close: () => undefined };
 function session(): Session {
   const streamer = new Peer("s", "streamer", "cam1", "t".repeat(32), transport);
   const player = new Peer("p", "player", undefined, "u".repeat(32), transport);

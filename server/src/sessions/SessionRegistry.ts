@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import type { HeartbeatSettings, HubMessage, Role, SessionCloseReason, SessionEnd } from "@heartline/shared";
 import type { Clock } from "../heartbeat/clock.js";
 import { HeartbeatMonitor, type HeartbeatTimings } from "../heartbeat/HeartbeatMonitor.js";
-import { Peer, type PeerTransport } from "./Peer.js";
+import { Peer, type PeerTransport, type WireProtocol } from "./Peer.js";
 import { Session } from "./Session.js";
 
 const LAPSE_REASON: Record<SessionEnd, SessionCloseReason> = {
@@ -161,11 +161,11 @@ export class SessionRegistry {
     return this.#peersByToken.get(token);
   }
 
-  /** Connected streamers with their viewer counts, in registration order. */
-  listStreamers(): { streamerId: string; players: number }[] {
+  /** Connected streamers of one wire protocol with their viewer counts, in registration order. */
+  listStreamers(protocol: WireProtocol = "heartline"): { streamerId: string; players: number }[] {
     const list: { streamerId: string; players: number }[] = [];
     for (const [streamerId, peer] of this.#streamers) {
-      if (!peer.away) list.push({ streamerId, players: peer.sessions.size });
+      if (!peer.away && peer.protocol === protocol) list.push({ streamerId, players: peer.sessions.size });
     }
     return list;
   }
@@ -174,14 +174,20 @@ export class SessionRegistry {
    * A new peer on a fresh socket. Returns undefined for a streamer whose id is taken (the
    * handshake checks first; this closes the race between two handshakes).
    */
-  addPeer(role: Role, streamerId: string | undefined, transport: PeerTransport): Peer | undefined {
+  addPeer(
+    role: Role,
+    streamerId: string | undefined,
+    transport: PeerTransport,
+    protocol: WireProtocol = "heartline",
+  ): Peer | undefined {
     if (role === "streamer" && (streamerId === undefined || this.#streamers.has(streamerId)))
       return undefined;
-    const peer = new Peer(randomUUID(), role, streamerId, randomBytes(24).toString("base64url"), transport);
+    const token = randomBytes(24).toString("base64url");
+    const peer = new Peer(randomUUID(), role, streamerId, token, transport, undefined, protocol);
     this.#peersByToken.set(peer.resumeToken, peer);
     if (role === "streamer" && streamerId !== undefined) {
       this.#streamers.set(streamerId, peer);
-      this.#log.info({ streamerId, peerId: peer.id }, "streamer registered");
+      this.#log.info({ streamerId, peerId: peer.id, protocol }, "streamer registered");
       this.observer.emit("streamersChanged");
     }
     return peer;
@@ -271,11 +277,12 @@ export class SessionRegistry {
     role: Role,
     streamerId: string | undefined,
     transport: PeerTransport,
+    protocol: WireProtocol = "heartline",
   ): Peer {
     const key = `${node}/${peerId}`;
     let peer = this.#remotePeers.get(key);
     if (!peer) {
-      peer = new Peer(peerId, role, streamerId, "", transport, node);
+      peer = new Peer(peerId, role, streamerId, "", transport, node, protocol);
       this.#remotePeers.set(key, peer);
     }
     return peer;

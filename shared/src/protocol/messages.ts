@@ -266,6 +266,16 @@ export const HubToPlayerMessageSchema = z.discriminatedUnion("type", [
   ErrorMessageSchema,
 ]);
 
+/**
+ * The messages the hub relays to the other end of a session, by the role that sends them; the
+ * hub answers or acts on every other message itself. Declared once: signaling relays exactly
+ * these, and a node that receives a relay from another node delivers exactly these.
+ */
+export const RELAYED_TYPES = {
+  streamer: ["offer", "iceCandidate", "ping"],
+  player: ["answer", "iceCandidate", "pong"],
+} as const satisfies Record<"streamer" | "player", readonly string[]>;
+
 export type ConfigMessage = z.infer<typeof ConfigMessageSchema>;
 export type ResumedMessage = z.infer<typeof ResumedMessageSchema>;
 export type SessionStateMessage = z.infer<typeof SessionStateMessageSchema>;
@@ -297,3 +307,23 @@ export type PlayerToHubMessage = z.infer<typeof PlayerToHubMessageSchema>;
 export type HubToStreamerMessage = z.infer<typeof HubToStreamerMessageSchema>;
 export type HubToPlayerMessage = z.infer<typeof HubToPlayerMessageSchema>;
 export type HubMessage = HubToStreamerMessage | HubToPlayerMessage;
+
+/** A streamer's message the hub relays to the session's player. */
+export type StreamerRelayed = Extract<
+  StreamerToHubMessage,
+  { type: (typeof RELAYED_TYPES.streamer)[number] }
+>;
+/** A player's message the hub relays to the session's streamer. */
+export type PlayerRelayed = Extract<PlayerToHubMessage, { type: (typeof RELAYED_TYPES.player)[number] }>;
+/** A peer's message that travels to the other end of its session. */
+export type RelayedMessage = StreamerRelayed | PlayerRelayed;
+
+/** Whether `message`, sent by `role`, is one the hub relays. */
+export function isRelayed(role: "streamer", message: StreamerToHubMessage): message is StreamerRelayed;
+export function isRelayed(role: "player", message: PlayerToHubMessage): message is PlayerRelayed;
+export function isRelayed(
+  role: "streamer" | "player",
+  message: StreamerToHubMessage | PlayerToHubMessage,
+): boolean {
+  return (RELAYED_TYPES[role] as readonly string[]).includes(message.type);
+}

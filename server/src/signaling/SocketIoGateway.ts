@@ -1,0 +1,277 @@
+/**
+ * The socket.io side of the hub: decides who each socket is at the handshake (origin, per-address
+ * count, key or token, streamer id), then keeps what only a socket has: the rate bucket, the
+ * stalled-reader cap, the per-address count, and what its disconnect reason means (a goodbye
+ * ends its sessions at once, a lost link waits for a resume). Every message it receives goes to
+ * the transport-free MessageRouter.
+ */
+import type { Logger } from "pino";
+import { ErrorCode, MESSAGE_EVENT, type HandshakeError } from "@heartline/shared";
+import type { HubConfig } from "@heartline/shared/config";
+import type { AccessPolicy } from "../access/AccessPolicy.js";
+import { systemClock } from "../heartbeat/clock.js";
+import type { Peer, PeerMessage, PeerTransport } from "../sessions/Peer.js";
+import type { SessionRegistry } from "../sessions/SessionRegistry.js";
+import { clientAddress, handshakeMiddleware } from "./handshake.js";
+import type { CrossNode, MessageRouter, RoutedConnection } from "./MessageRouter.js";
+import { TokenBucket } from "./TokenBucket.js";
+import type { HubServer, HubSocket } from "./types.js";
+
+const PLAYERS_ROOM = "players";
+
+/**
+ * socket.io disconnect reasons that mean "goodbye", not "lost": the peer or the hub closed the
+ * socket on purpose, so its sessions end at once instead of waiting for a resume.
+ */
+const DELIBERATE_DISCONNECTS = new Set(["client namespace disconnect", "server namespace disconnect"]);
+
+/** What the gateway reads from the hub's config (all of it may change while running). */
+export type GatewayConfig = Pick<HubConfig, "limits" | "trustProxy">;
+
+/** Monitoring hooks (metrics): plain calls, no allocation per message. */
+export interface GatewayProbe {
+  /** A message took `seconds` from receipt to handled (forwarded, answered or refused). */
+  handled(seconds: number): void;
+  /** A message was refused or dropped with `code`. */
+  rejected(code: ErrorCode): void;
+  /** A handshake was refused with `code`. */
+  handshakeRefused(code: HandshakeError): void;
+}
+
+export interface SocketIoGatewayOptions {
+  io: HubServer;
+  registry: SessionRegistry;
+  router: MessageRouter;
+  config: GatewayConfig;
+  access: AccessPolicy;
+  logger: Logger;
+  crossNode?: CrossNode | undefined;
+  probe?: GatewayProbe | undefined;
+}
+
+/** A socket's link: what the router needs, plus the socket's own rate state. */
+interface Connection extends RoutedConnection {
+  readonly transport: PeerTransport;
+  readonly bucket: TokenBucket;
+  /** When this socket was last told it is rate-limited (at most one such error a second). */
+  rateLimitedAt: number;
+}
+
+export class SocketIoGateway {
+  readonly #io: HubServer;
+  readonly #registry: SessionRegistry;
+  readonly #router: MessageRouter;
+  readonly #probe: GatewayProbe | undefined;
+  #config: GatewayConfig;
+  readonly #log: Logger;
+  #streamerListQueued = false;
+  /** Open sockets per remote address. */
+  readonly #perAddress = new Map<string, number>();
+
+  constructor(options: SocketIoGatewayOptions) {
+    const { io, registry, logger, crossNode } = options;
+    this.#io = io;
+    this.#registry = registry;
+    this.#router = options.router;
+    this.#config = options.config;
+    this.#probe = options.probe;
+    this.#log = logger;
+    io.use(
+      handshakeMiddleware(
+        {
+          isStreamerIdTaken: (id) => registry.isStreamerIdTaken(id),
+          peerByToken: (token) => {
+            const peer = registry.peerByToken(token);
+            return peer?.protocol === "heartline" ? peer : undefined;
+          },
+          access: options.access,
+          connectionsFrom: (address) => this.#perAddress.get(address) ?? 0,
+          connectionsPerIp: () => this.#config.limits.connectionsPerIp,
+          trustProxy: () => this.#config.trustProxy,
+          refused: (code) => this.#probe?.handshakeRefused(code),
+          claimStreamerId: async (streamerId, resumeToken) =>
+            crossNode ? crossNode.claimStreamerId(streamerId, resumeToken) : { ok: true },
+        },
+        logger,
+      ),
+    );
+    io.on("connection", (socket) => {
+      this.#onConnection(socket);
+    });
+    registry.observer.on("streamersChanged", () => {
+      this.streamersChanged();
+    });
+  }
+
+  /** A live config change: every connected heartline peer gets a fresh `config`. */
+  update(config: GatewayConfig): void {
+    this.#config = config;
+    for (const peer of this.#registry.peers())
+      if (peer.protocol === "heartline") this.#router.sendConfig(peer);
+  }
+
+  /**
+   * Tells every heartline player on this node the streamer list changed; coalesces bursts into
+   * one broadcast. Each node tells its own players (`local`): the list includes other nodes'.
+   */
+  streamersChanged(): void {
+    if (this.#streamerListQueued) return;
+    this.#streamerListQueued = true;
+    setImmediate(() => {
+      this.#streamerListQueued = false;
+      this.#io.local
+        .to(PLAYERS_ROOM)
+        .emit(MESSAGE_EVENT, { type: "streamerList", streamers: this.#router.streamerList() });
+    });
+  }
+
+  #onConnection(socket: HubSocket): void {
+    const { auth, resume } = socket.data;
+    const address = clientAddress(socket, this.#config.trustProxy);
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
+    socket.once("disconnect", () => {
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.#perAddress.delete(address);
+      else this.#perAddress.set(address, left);
+    });
+    let stalled = false;
+    const transport: PeerTransport = {
+      send: (message: PeerMessage) => {
+        // Pixel Streaming frames never reach a heartline peer (sessions never mix protocols).
+        if (stalled || message.type === "ps") return;
+        // A reader that stopped reading makes its outbound queue grow without bound; past the
+        // cap it is disconnected so memory stays bounded.
+        if (bufferedBytes(socket) > this.#config.limits.maxBufferedBytes) {
+          stalled = true;
+          this.#log.warn(
+            { address, buffered: bufferedBytes(socket), role: auth.role },
+            "disconnecting a stalled reader (outbound buffer over limits.maxBufferedBytes)",
+          );
+          socket.disconnect(true);
+          return;
+        }
+        socket.emit(MESSAGE_EVENT, message);
+      },
+      close: () => {
+        socket.disconnect(true);
+      },
+    };
+
+    let peer: Peer;
+    let previous: PeerTransport | undefined;
+    const wasAway = resume?.away ?? false;
+    if (resume) {
+      peer = resume;
+      // A reconnect can beat the hub to noticing the old socket died (half-open TCP): the
+      // token proves the identity, so the old socket is dropped (below) without ending anything.
+      previous = peer.attach(transport);
+    } else {
+      const added = this.#registry.addPeer(
+        auth.role,
+        auth.role === "streamer" ? auth.streamerId : undefined,
+        transport,
+      );
+      if (!added) {
+        this.#log.warn(
+          { streamerId: auth.role === "streamer" ? auth.streamerId : undefined },
+          "streamer id taken",
+        );
+        socket.disconnect(true);
+        return;
+      }
+      peer = added;
+      peer.onlyStreamerId = socket.data.onlyStreamerId;
+    }
+    const log = this.#log.child({ peerId: peer.id, role: peer.role });
+    const { messagesPerSecond, messageBurst } = this.#config.limits;
+    const connection: Connection = {
+      peer,
+      log,
+      debug: log.isLevelEnabled("debug"),
+      transport,
+      bucket: new TokenBucket(messagesPerSecond, messageBurst, () => systemClock.now()),
+      violations: 0,
+      rateLimitedAt: Number.NEGATIVE_INFINITY,
+      close: () => {
+        transport.close();
+      },
+    };
+    if (peer.role === "player") void socket.join(PLAYERS_ROOM);
+
+    // Order matters to the peer: config, then resumed, then the sessions' states.
+    this.#router.sendConfig(peer);
+    if (auth.resumeToken !== undefined) {
+      peer.send({ type: "resumed", sessionIds: resume ? [...peer.sessions].map((s) => s.id) : [] });
+    }
+    if (resume) {
+      this.#registry.peerResumed(peer, wasAway);
+      previous?.close();
+    }
+    log.info(
+      { streamerId: peer.streamerId, address: socket.handshake.address, resumed: resume !== undefined },
+      "peer connected",
+    );
+
+    socket.on(MESSAGE_EVENT, (raw: unknown) => {
+      const receivedAt = performance.now();
+      if (connection.bucket.take()) this.#router.route(connection, raw);
+      else this.#rateLimited(connection);
+      this.#probe?.handled((performance.now() - receivedAt) / 1000);
+    });
+    socket.onAny((event: unknown) => {
+      if (event === MESSAGE_EVENT) return;
+      this.#router.refuse(
+        connection,
+        ErrorCode.InvalidMessage,
+        `unknown event; send every message as the '${MESSAGE_EVENT}' event`,
+        undefined,
+      );
+    });
+    socket.on("disconnect", (reason) => {
+      // Replaced by a resumed socket: nothing ends.
+      if (!peer.isUsing(transport)) return;
+      const deliberate = DELIBERATE_DISCONNECTS.has(reason);
+      log.info({ reason, sessions: peer.sessions.size, deliberate }, "peer disconnected");
+      if (deliberate || this.#registry.settings.resumeGraceMs === 0) {
+        this.#registry.removePeer(peer, peer.role === "streamer" ? "streamer-left" : "player-left");
+      } else {
+        this.#registry.peerAway(peer);
+      }
+    });
+  }
+
+  #rateLimited(connection: Connection): void {
+    this.#probe?.rejected(ErrorCode.RateLimited);
+    const now = systemClock.now();
+    // One error a second at most: answering every dropped message would amplify a flood.
+    if (now - connection.rateLimitedAt >= 1000) {
+      connection.rateLimitedAt = now;
+      const limit = this.#config.limits.messagesPerSecond;
+      connection.log.warn({ limit }, "rate limited");
+      connection.peer.send({
+        type: "error",
+        code: ErrorCode.RateLimited,
+        message: `more than ${limit} messages per second; messages are being dropped`,
+      });
+    }
+    this.#router.violation(connection);
+  }
+}
+
+/**
+ * Bytes queued for this socket and not yet taken by the network: the WebSocket's own buffer plus
+ * the packets engine.io holds back while the WebSocket has not drained. The packet queue is
+ * empty for a healthy reader, so the loop costs nothing until a reader falls behind, and it never
+ * grows past the cap because the reader is disconnected there.
+ */
+function bufferedBytes(socket: HubSocket): number {
+  const conn = socket.conn as unknown as {
+    writeBuffer: { data?: unknown }[];
+    transport: { socket?: { bufferedAmount?: number } };
+  };
+  let bytes = conn.transport.socket?.bufferedAmount ?? 0;
+  for (const packet of conn.writeBuffer) {
+    if (typeof packet.data === "string") bytes += packet.data.length;
+  }
+  return bytes;
+}
