@@ -12,7 +12,7 @@
  * Bounded in count and time; stops by itself.
  */
 import { parseArgs } from "node:util";
-import { systemClock, type Clock } from "../src/heartbeat/clock.js";
+import { unrefClock as systemClock, type Clock } from "@heartline/shared/timing";
 import { HeartbeatMonitor } from "../src/heartbeat/HeartbeatMonitor.js";
 
 const { values } = parseArgs({
@@ -71,6 +71,11 @@ const countingClock: Clock = {
   clearTimeout: (handle) => {
     pending.delete(handle);
     systemClock.clearTimeout(handle);
+  },
+  // The monitor arms no intervals; these only complete the Clock.
+  setInterval: (callback, ms) => systemClock.setInterval(callback, ms),
+  clearInterval: (handle) => {
+    systemClock.clearInterval(handle);
   },
 };
 

@@ -19,7 +19,7 @@ import { RemoteSessions } from "./cluster/RemoteSessions.js";
 import { AdminNamespace } from "./admin/AdminNamespace.js";
 import { Operator } from "./admin/Operator.js";
 import { SessionHistory } from "./admin/SessionHistory.js";
-import { systemClock, type Clock } from "./heartbeat/clock.js";
+import { unrefClock as systemClock, type Clock } from "@heartline/shared/timing";
 import { createApiRouter } from "./http/api.js";
 import { createHttpApp } from "./http/app.js";
 import { redactUrl } from "./http/redact.js";

@@ -13,7 +13,7 @@ import {
   type AdminListenEvents,
   type DashboardSnapshot,
 } from "@heartline/shared/admin";
-import type { Clock } from "../heartbeat/clock.js";
+import type { Clock } from "@heartline/shared/timing";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 import type { HubServer } from "../signaling/types.js";
 import type { AdminAuth } from "./AdminAuth.js";

@@ -3,7 +3,7 @@
  * last sessions that ended, with why. Bounded rings; forgotten with the session.
  */
 import type { RttHistory, SessionEnding } from "@heartline/shared/admin";
-import type { Clock } from "../heartbeat/clock.js";
+import type { Clock } from "@heartline/shared/timing";
 import type { Session } from "../sessions/Session.js";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 

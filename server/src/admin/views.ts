@@ -3,7 +3,7 @@
  * HTTP API and the dashboard. Times go out as wall-clock; the registry keeps monotonic ones.
  */
 import type { SessionView, StreamerView } from "@heartline/shared/admin";
-import type { Clock } from "../heartbeat/clock.js";
+import type { Clock } from "@heartline/shared/timing";
 import type { Session } from "../sessions/Session.js";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 

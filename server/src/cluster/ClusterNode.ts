@@ -24,7 +24,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { Logger } from "pino";
 import { ErrorCode, type HeartbeatSettings, type SessionCloseReason } from "@heartline/shared";
-import type { Clock, TimerHandle } from "../heartbeat/clock.js";
+import type { Clock, TimerHandle } from "@heartline/shared/timing";
 import type { HubServer } from "../signaling/types.js";
 import {
   CLUSTER_EVENT,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { systemClock } from "./clock.js";
+import { unrefClock as systemClock } from "@heartline/shared/timing";
 import { HeartbeatMonitor, type End } from "./HeartbeatMonitor.js";
 
 const INTERVAL = 250;

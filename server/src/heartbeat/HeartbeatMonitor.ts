@@ -21,7 +21,7 @@
  * A lapse is reported once per end; the monitor keeps watching until `untrack`, so a caller that
  * does not tear down (heartbeat.enforce=false) still hears when the end comes back.
  */
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock, TimerHandle } from "@heartline/shared/timing";
 
 export type End = "streamer" | "player";
 

@@ -13,7 +13,7 @@ import { bearerToken, type AdminAuth } from "../admin/AdminAuth.js";
 import type { Operator } from "../admin/Operator.js";
 import { sessionViews, streamerViews } from "../admin/views.js";
 import { ClusterUnavailableError, type ClusterNode } from "../cluster/ClusterNode.js";
-import type { Clock } from "../heartbeat/clock.js";
+import type { Clock } from "@heartline/shared/timing";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 import { redactConfig } from "./redact.js";
 

@@ -13,7 +13,7 @@
  */
 import type { HubMessage, Role } from "@heartline/shared";
 import type { PsRelayFrame } from "@heartline/shared/pixelstreaming";
-import type { TimerHandle } from "../heartbeat/clock.js";
+import type { TimerHandle } from "@heartline/shared/timing";
 import type { Session } from "./Session.js";
 
 /**

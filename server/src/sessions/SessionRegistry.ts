@@ -14,7 +14,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { HeartbeatSettings, HubMessage, Role, SessionCloseReason, SessionEnd } from "@heartline/shared";
-import type { Clock } from "../heartbeat/clock.js";
+import type { Clock } from "@heartline/shared/timing";
 import { HeartbeatMonitor, type HeartbeatTimings } from "../heartbeat/HeartbeatMonitor.js";
 import { Peer, type PeerTransport, type WireProtocol } from "./Peer.js";
 import { Session } from "./Session.js";

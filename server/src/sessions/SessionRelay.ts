@@ -9,7 +9,7 @@
  */
 import type { RelayedMessage, SessionEnd } from "@heartline/shared";
 import type { PsRelayFrame } from "@heartline/shared/pixelstreaming";
-import type { Clock } from "../heartbeat/clock.js";
+import type { Clock } from "@heartline/shared/timing";
 import type { SessionRegistry } from "./SessionRegistry.js";
 import type { Session } from "./Session.js";
 

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { ErrorCode, MESSAGE_EVENT, type HandshakeError } from "@heartline/shared";
 import type { HubConfig } from "@heartline/shared/config";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
-import { systemClock } from "../heartbeat/clock.js";
+import { unrefClock as systemClock } from "@heartline/shared/timing";
 import type { Peer, PeerMessage, PeerTransport } from "../sessions/Peer.js";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
 import { clientAddress, handshakeMiddleware } from "./handshake.js";
