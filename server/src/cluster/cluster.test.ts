@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Redis } from "ioredis";
 import { RedisServer } from "@heartline/shared/testing";
 import { refusedHandshake, sleep, startHub, TestPeer, type TestHub } from "../testing/harness.js";
@@ -47,18 +47,8 @@ async function node(
 }
 
 /** Waits until `check` passes (polling), or fails with what it last threw. */
-async function eventually(check: () => void | Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(25);
-    }
-  }
-}
+const eventually = (check: () => void | Promise<void>, timeoutMs = 5000): Promise<void> =>
+  vi.waitFor(check, { timeout: timeoutMs, interval: 25 });
 
 /** One unlabelled sample from the hub's /metrics. */
 async function metric(hub: TestHub, name: string): Promise<number> {
