@@ -1,4 +1,7 @@
-/** Test support for every package's tests (Node only): free ports and a real Redis server. */
+/**
+ * Test support for every package's tests: free ports, a real Redis server and Chromium's flags
+ * (Node only), and a FakeClock (browser-safe; it needs nothing from Node).
+ */
 export { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.js";
 export { freePort } from "./ports.js";
 export { RedisServer } from "./RedisServer.js";
