@@ -25,6 +25,8 @@ import { createHttpApp } from "./http/app.js";
 import { redactUrl } from "./http/redact.js";
 import { HubMetrics } from "./metrics/HubMetrics.js";
 import { SessionRegistry } from "./sessions/SessionRegistry.js";
+import { pixelStreamingPage } from "./pixelstreaming/page.js";
+import { PixelStreamingEndpoint } from "./pixelstreaming/PixelStreamingEndpoint.js";
 import { SessionRelay } from "./sessions/SessionRelay.js";
 import { keepaliveFor } from "./signaling/keepalive.js";
 import { MessageRouter } from "./signaling/MessageRouter.js";
@@ -32,6 +34,7 @@ import { SocketIoGateway } from "./signaling/SocketIoGateway.js";
 import type { HubServer } from "./signaling/types.js";
 
 export const DEFAULT_WEB_CLIENT_DIR = fileURLToPath(new URL("../../web-client/dist", import.meta.url));
+export const DEFAULT_PS_PAGE_DIR = fileURLToPath(new URL("../../ps-player/dist", import.meta.url));
 
 export interface Hub {
   readonly httpServer: HttpServer;
@@ -42,6 +45,8 @@ export interface Hub {
   readonly metrics: HubMetrics;
   /** Multi-node mode (`cluster.redisUrl` set): this hub as a node of the cluster. */
   readonly cluster: ClusterNode | undefined;
+  /** Epic's Pixel Streaming signalling (`pixelStreaming.enabled`). */
+  readonly pixelStreaming: PixelStreamingEndpoint | undefined;
   /** Starts listening on the configured host and port; resolves to the hub's base URL. */
   listen(): Promise<string>;
   /**
@@ -76,9 +81,13 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const redisUrl = config.cluster.redisUrl;
   const link =
     redisUrl === undefined ? undefined : new RedisLink(redisUrl, logger.child({ component: "redis" }));
+  const pixelStreamingOn = config.pixelStreaming.enabled;
   const metrics = new HubMetrics({
     registry,
     adminSockets: () => admin.connected,
+    ...(pixelStreamingOn && {
+      pixelStreaming: { sockets: () => pixelStreaming?.sockets ?? { streamer: 0, player: 0 } },
+    }),
     ...(link && {
       cluster: {
         linkUp: () => link.up,
@@ -94,6 +103,14 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const app = createHttpApp({
     webClientDir: config.webClientDir ?? DEFAULT_WEB_CLIENT_DIR,
     logger: logger.child({ component: "http" }),
+    pixelStreamingPage: !pixelStreamingOn
+      ? undefined
+      : pixelStreamingPage({
+          pageDir: config.pixelStreaming.pageDir ?? DEFAULT_PS_PAGE_DIR,
+          secure: config.tls.cert !== undefined || config.trustProxy,
+          tokenTtlSec: () => current.auth.playerTokenTtlSec,
+          logger: logger.child({ component: "pixelstreaming" }),
+        }),
     api: createApiRouter({
       registry,
       operator,
@@ -137,6 +154,9 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     perMessageDeflate: false,
     pingInterval: keepalive.pingIntervalMs,
     pingTimeout: keepalive.pingTimeoutMs,
+    // engine.io ends every other path's upgrade after 1 s; the Pixel Streaming endpoint takes
+    // those (its access checks are asynchronous) and refuses what it does not want itself.
+    destroyUpgrade: !pixelStreamingOn,
   });
   const cluster =
     link &&
@@ -171,6 +191,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       subscriptionsPerPlayer: () => current.limits.subscriptionsPerPlayer,
       remoteStreamersChanged: () => {
         gateway.streamersChanged();
+        pixelStreaming?.remoteStreamersChanged();
       },
       logger: logger.child({ component: "cluster" }),
     });
@@ -196,6 +217,42 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     probe,
     logger: logger.child({ component: "signaling" }),
   });
+  const pixelStreaming = pixelStreamingOn
+    ? new PixelStreamingEndpoint({
+        registry,
+        relay,
+        access,
+        clock,
+        config: () => current,
+        socketIoPath: "/socket.io/",
+        crossNode: remote,
+        probe: {
+          heartbeatRtt: (session, rttMs) => {
+            metrics.heartbeatRtt(rttMs);
+            history.rtt(session, rttMs);
+          },
+          dropped: (role, why) => {
+            metrics.psDropped(role, why);
+          },
+          relayed: (role) => {
+            metrics.psRelayed(role);
+          },
+        },
+        logger: logger.child({ component: "pixelstreaming" }),
+      })
+    : undefined;
+  pixelStreaming?.attach(httpServer);
+  // Unreal's default command line points at port 8888 with no path: every path there is a streamer.
+  const streamerPort = pixelStreamingOn ? config.pixelStreaming.streamerPort : undefined;
+  const streamerServer =
+    pixelStreaming && streamerPort !== undefined
+      ? createServer((_req, res) => {
+          res
+            .writeHead(426, { "Content-Type": "text/plain" })
+            .end("Pixel Streaming streamers only: connect with a WebSocket\n");
+        })
+      : undefined;
+  if (pixelStreaming && streamerServer) pixelStreaming.attach(streamerServer, true);
   if (cluster && remote) {
     cluster.start(remote);
     logger.info(
@@ -219,6 +276,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     access,
     metrics,
     cluster,
+    pixelStreaming,
     listen: async () => {
       // Give Redis a moment first, so the first streamers are claimed cluster-wide; a hub whose
       // Redis is down still starts (degraded) and joins when Redis answers.
@@ -227,6 +285,19 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
           { waitedMs: config.cluster.requestTimeoutMs },
           "redis is not reachable yet: starting degraded (same-node sessions only) and retrying in the background",
         );
+      }
+      if (streamerServer && streamerPort !== undefined) {
+        await new Promise<void>((resolve, reject) => {
+          streamerServer.once("error", reject);
+          streamerServer.listen(streamerPort, config.host, () => {
+            streamerServer.off("error", reject);
+            logger.info(
+              { port: (streamerServer.address() as AddressInfo).port },
+              "Pixel Streaming streamer port listening (every path is a streamer)",
+            );
+            resolve();
+          });
+        });
       }
       return new Promise<string>((resolve, reject) => {
         httpServer.once("error", reject);
@@ -258,6 +329,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       closing = true;
       admin.close();
       registry.closeAll("hub-shutdown");
+      pixelStreaming?.close();
+      streamerServer?.close();
       await cluster?.close();
       await io.close();
       await link?.close();

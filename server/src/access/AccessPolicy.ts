@@ -73,6 +73,17 @@ export class AccessPolicy {
     return origin === ownOrigin || this.#config.allowedOrigins.includes(origin);
   }
 
+  /**
+   * For a streamer that names its id only after connecting (Pixel Streaming): whether `key`
+   * opens any id, and which ids it is bound to (undefined: any). Undefined when it opens none.
+   */
+  streamerKey(key: string | undefined): { streamerIds: string[] | undefined } | undefined {
+    const { open, streamerKeys } = this.#config.auth;
+    if (open) return { streamerIds: undefined };
+    const match = key === undefined ? undefined : streamerKeys.find((entry) => secretsEqual(entry.key, key));
+    return match && { streamerIds: match.streamerIds };
+  }
+
   async check(auth: HandshakeAuth): Promise<AccessDecision> {
     const { open, streamerKeys } = this.#config.auth;
     if (auth.role === "streamer") {

@@ -59,6 +59,8 @@ export interface SessionRecord {
 export interface LocalStreamer {
   streamerId: string;
   players: number;
+  /** Absent: heartline's own protocol. */
+  protocol?: "heartline" | "pixelstreaming";
   /** Disconnected but may resume: its id stays claimed, it is not listed. */
   away: boolean;
 }
@@ -105,8 +107,31 @@ interface RemoteNode {
   /** The node's streamer-list counter as last read; undefined until read. */
   streamersVersion: number | undefined;
   streamers: Map<string, number>;
+  /** Those of its streamers that speak Pixel Streaming. */
+  psStreamers: Set<string>;
   /** The node's own heartbeat timeout, as its beats say (0 until the first beat). */
   timeoutMs: number;
+}
+
+export interface RemoteStreamer {
+  streamerId: string;
+  players: number;
+  nodeId: string;
+  protocol: "heartline" | "pixelstreaming";
+}
+
+/**
+ * A streamer's value in its node's hash: the viewer count, prefixed `ps:` for a Pixel Streaming
+ * streamer (so the two protocols' players list only their own kind).
+ */
+function streamerValue(streamer: LocalStreamer): string {
+  return streamer.protocol === "pixelstreaming" ? `ps:${streamer.players}` : String(streamer.players);
+}
+
+function parseStreamerValue(value: string): { players: number; pixelStreaming: boolean } {
+  const pixelStreaming = value.startsWith("ps:");
+  const players = Number(pixelStreaming ? value.slice(3) : value);
+  return { players: Number.isFinite(players) ? players : 0, pixelStreaming };
 }
 
 interface Pending<T> {
@@ -191,10 +216,13 @@ export class ClusterNode {
   }
 
   /** Every streamer listed on another live node, with its node. */
-  remoteStreamers(): { streamerId: string; players: number; nodeId: string }[] {
-    const list: { streamerId: string; players: number; nodeId: string }[] = [];
+  remoteStreamers(): RemoteStreamer[] {
+    const list: RemoteStreamer[] = [];
     for (const [nodeId, node] of this.#nodes) {
-      for (const [streamerId, players] of node.streamers) list.push({ streamerId, players, nodeId });
+      for (const [streamerId, players] of node.streamers) {
+        const protocol = node.psStreamers.has(streamerId) ? "pixelstreaming" : "heartline";
+        list.push({ streamerId, players, nodeId, protocol });
+      }
     }
     return list;
   }
@@ -466,7 +494,7 @@ export class ClusterNode {
       const hash = this.#key("node", this.nodeId, "streamers");
       const multi = this.#link.commands.multi().del(hash);
       for (const streamer of local)
-        if (!streamer.away) multi.hset(hash, streamer.streamerId, streamer.players);
+        if (!streamer.away) multi.hset(hash, streamer.streamerId, streamerValue(streamer));
       multi.pexpire(hash, this.#ttlMs);
       for (const streamerId of [...this.#claimed]) {
         if (ids.has(streamerId)) continue;
@@ -615,7 +643,13 @@ export class ClusterNode {
   #heard(nodeId: string, streamersVersion: number | undefined, timeoutMs?: number): void {
     let node = this.#nodes.get(nodeId);
     if (!node) {
-      node = { timer: undefined, streamersVersion: undefined, streamers: new Map(), timeoutMs: 0 };
+      node = {
+        timer: undefined,
+        streamersVersion: undefined,
+        streamers: new Map(),
+        psStreamers: new Set(),
+        timeoutMs: 0,
+      };
       this.#nodes.set(nodeId, node);
       this.#log.info({ node: nodeId }, "hub node joined");
     }
@@ -637,7 +671,13 @@ export class ClusterNode {
       const hash = await this.#link.commands.hgetall(this.#key("node", nodeId, "streamers"));
       if (this.#nodes.get(nodeId) !== node) return;
       const before = node.streamers;
-      node.streamers = new Map(Object.entries(hash).map(([id, players]) => [id, Number(players)]));
+      node.streamers = new Map();
+      node.psStreamers = new Set();
+      for (const [id, value] of Object.entries(hash)) {
+        const { players, pixelStreaming } = parseStreamerValue(value);
+        node.streamers.set(id, players);
+        if (pixelStreaming) node.psStreamers.add(id);
+      }
       // Players are told when streamers come and go, as on one node; a changed viewer count
       // alone waits for the next list they ask for (pushing it would send every player a list
       // twice per interval while viewers churn).

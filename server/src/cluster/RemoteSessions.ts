@@ -37,6 +37,7 @@ import {
   type LocalStreamer,
   type OpenRequest,
   type OpenResult,
+  type RemoteStreamer,
   type SessionRecord,
 } from "./ClusterNode.js";
 
@@ -106,7 +107,7 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     return this.#cluster.claimStreamer(streamerId, resumeToken);
   }
 
-  remoteStreamers(): { streamerId: string; players: number }[] {
+  remoteStreamers(): RemoteStreamer[] {
     return this.#cluster.remoteStreamers();
   }
 
@@ -256,7 +257,12 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     const list: LocalStreamer[] = [];
     for (const peer of this.#registry.peers()) {
       if (peer.role === "streamer" && peer.streamerId !== undefined) {
-        list.push({ streamerId: peer.streamerId, players: peer.sessions.size, away: peer.away });
+        list.push({
+          streamerId: peer.streamerId,
+          players: peer.sessions.size,
+          away: peer.away,
+          protocol: peer.protocol,
+        });
       }
     }
     return list;

@@ -34,6 +34,8 @@ export interface HttpAppOptions {
   metrics?: HubMetrics;
   /** Pages are served over HTTPS (TLS here or at a proxy): ask browsers to stay on it. */
   secure?: boolean;
+  /** Epic's Pixel Streaming player, mounted at `/ps` (pixelStreaming.enabled). */
+  pixelStreamingPage?: Router | undefined;
 }
 
 export function createHttpApp({
@@ -43,6 +45,7 @@ export function createHttpApp({
   readiness = [],
   metrics,
   secure = false,
+  pixelStreamingPage,
 }: HttpAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -89,6 +92,7 @@ export function createHttpApp({
   }
 
   if (api) app.use("/api", express.json({ limit: "16kb" }), api);
+  if (pixelStreamingPage) app.use("/ps", pixelStreamingPage);
 
   const dashboard = join(webClientDir, "dashboard.html");
   app.get("/dashboard", (req, res) => {

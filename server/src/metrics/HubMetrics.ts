@@ -24,6 +24,8 @@ export interface HubMetricsOptions {
     otherNodes(): number;
     droppedPublishes(): number;
   };
+  /** The Pixel Streaming endpoint's open sockets, read when scraped (pixelStreaming.enabled). */
+  pixelStreaming?: { sockets(): { streamer: number; player: number } };
 }
 
 export class HubMetrics {
@@ -35,9 +37,42 @@ export class HubMetrics {
   readonly #handshakeRefusals: Counter<"code">;
   readonly #heartbeatRtt: Histogram;
   readonly #relayLatency: Histogram;
+  readonly #psRelayed: Counter<"from">;
+  readonly #psDropped: Counter<"from" | "reason">;
 
-  constructor({ registry, adminSockets = () => 0, processMetrics = true, cluster }: HubMetricsOptions) {
+  constructor({
+    registry,
+    adminSockets = () => 0,
+    processMetrics = true,
+    cluster,
+    pixelStreaming,
+  }: HubMetricsOptions) {
     const register = this.register;
+    if (pixelStreaming) {
+      new Gauge({
+        name: "heartline_ps_sockets",
+        help: "Pixel Streaming WebSockets open now, by role (streamers before they identify included)",
+        labelNames: ["role"],
+        registers: [register],
+        collect() {
+          const counts = pixelStreaming.sockets();
+          this.set({ role: "streamer" }, counts.streamer);
+          this.set({ role: "player" }, counts.player);
+        },
+      });
+    }
+    this.#psRelayed = new Counter({
+      name: "heartline_ps_relayed_total",
+      help: "Pixel Streaming messages relayed to the other end of a session, by the sender's role",
+      labelNames: ["from"],
+      registers: [register],
+    });
+    this.#psDropped = new Counter({
+      name: "heartline_ps_dropped_total",
+      help: "Pixel Streaming messages dropped (not-json, invalid, rate-limited), by the sender's role",
+      labelNames: ["from", "reason"],
+      registers: [register],
+    });
     if (cluster) {
       new Gauge({
         name: "heartline_cluster_redis_up",
@@ -153,6 +188,14 @@ export class HubMetrics {
   }
 
   /** A message took `seconds` from receipt to forward. */
+  psRelayed(from: "streamer" | "player"): void {
+    this.#psRelayed.inc({ from });
+  }
+
+  psDropped(from: "streamer" | "player", reason: string): void {
+    this.#psDropped.inc({ from, reason });
+  }
+
   relayed(seconds: number): void {
     this.#relayLatency.observe(seconds);
   }

@@ -52,7 +52,7 @@ export interface CrossNode {
   /** Whether this node can reach the other nodes now. */
   readonly linkUp: boolean;
   /** Streamers on other nodes, for the list players see. */
-  remoteStreamers(): { streamerId: string; players: number }[];
+  remoteStreamers(): { streamerId: string; players: number; protocol?: string }[];
   /** Claims a new streamer's id across the cluster (see HandshakeMiddlewareOptions). */
   claimStreamerId(
     streamerId: string,
@@ -109,8 +109,8 @@ export class MessageRouter {
     const remote = this.#crossNode?.remoteStreamers() ?? [];
     if (remote.length === 0) return list;
     const local = new Set(list.map((s) => s.streamerId));
-    for (const { streamerId, players } of remote)
-      if (!local.has(streamerId)) list.push({ streamerId, players });
+    for (const { streamerId, players, protocol } of remote)
+      if (!local.has(streamerId) && protocol !== "pixelstreaming") list.push({ streamerId, players });
     return list;
   }
 

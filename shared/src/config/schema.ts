@@ -194,6 +194,35 @@ export const HubConfigSchema = z.strictObject({
       }),
     })
     .prefault({}),
+  pixelStreaming: z
+    .strictObject({
+      enabled: z.boolean().default(false).meta({
+        description:
+          "Speak Epic's Pixel Streaming signalling on the hub's port: Unreal and Epic's frontend work unchanged (docs/pixel-streaming.md)",
+      }),
+      streamerPath: z
+        .string()
+        .regex(/^\/[A-Za-z0-9/_.-]*$/)
+        .default("/ps/streamer")
+        .meta({ description: "WebSocket path of Pixel Streaming streamers; every other path is a player" }),
+      streamerPort: z.number().int().min(0).max(65535).optional().meta({
+        description:
+          "Extra port where every WebSocket path is a Pixel Streaming streamer (Unreal's default is 8888); unset: none",
+      }),
+      playerPing: z.enum(["json", "ws", "off"]).default("json").meta({
+        description:
+          "How the hub proves a Pixel Streaming player alive: JSON ping (answered by the page's code), WebSocket ping (by the browser), or off",
+      }),
+      streamerGraceMs: z.number().int().min(0).max(600_000).default(30_000).meta({
+        description:
+          "How long players are held when their Pixel Streaming streamer drops; the same id back in time resumes them",
+      }),
+      pageDir: z.string().optional().meta({
+        description:
+          "Folder of the built Pixel Streaming player to serve at /ps/ (default: ps-player/dist of this checkout)",
+      }),
+    })
+    .prefault({}),
   tls: z
     .strictObject({
       cert: z.string().optional().meta({ description: "PEM certificate file: serve HTTPS and WSS" }),

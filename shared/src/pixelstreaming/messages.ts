@@ -25,53 +25,51 @@ const PsSdpSchema = z.string().min(1).max(60_000);
 /** Player ids are the hub's; a peer only echoes them. */
 const PsPlayerIdSchema = z.string().max(128);
 
-const loose = <T extends z.ZodRawShape>(type: string, shape: T) =>
-  z.looseObject({ type: z.literal(type), ...shape });
-
-export const PsIceCandidateSchema = loose("iceCandidate", {
-  candidate: z.looseObject({
-    candidate: z.string().max(2048),
-    sdpMid: z.string().max(64).nullable().optional(),
-    sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
-    usernameFragment: z.string().max(256).nullable().optional(),
-  }),
-  playerId: PsPlayerIdSchema.optional(),
+const IceCandidateInitSchema = z.looseObject({
+  candidate: z.string().max(2048),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
 });
-export const PsOfferSchema = loose("offer", { sdp: PsSdpSchema, playerId: PsPlayerIdSchema.optional() });
-export const PsAnswerSchema = loose("answer", { sdp: PsSdpSchema, playerId: PsPlayerIdSchema.optional() });
-export const PsPingSchema = loose("ping", { time: PsTimeSchema.optional() });
-export const PsPongSchema = loose("pong", { time: PsTimeSchema.optional() });
-export const PsLayerPreferenceSchema = loose("layerPreference", {
-  spatialLayer: z.number().int(),
-  temporalLayer: z.number().int(),
-  playerId: PsPlayerIdSchema.optional(),
-});
+const LayerShape = { spatialLayer: z.number().int(), temporalLayer: z.number().int() };
 
 /** What a streamer (Unreal, Epic's JSStreamer, heartline's agent) may send. */
 export const PsStreamerMessageSchema = z.discriminatedUnion("type", [
-  loose("endpointId", { id: z.string().max(256), protocolVersion: z.string().max(32).optional() }),
-  PsOfferSchema.extend({ playerId: PsPlayerIdSchema }),
-  PsAnswerSchema.extend({ playerId: PsPlayerIdSchema }),
-  PsIceCandidateSchema.extend({ playerId: PsPlayerIdSchema }),
-  loose("disconnectPlayer", { playerId: PsPlayerIdSchema, reason: z.string().max(1024).optional() }),
-  PsLayerPreferenceSchema,
-  PsPingSchema,
-  PsPongSchema,
+  z.looseObject({
+    type: z.literal("endpointId"),
+    id: z.string().max(256),
+    protocolVersion: z.string().max(32).optional(),
+  }),
+  z.looseObject({ type: z.literal("offer"), sdp: PsSdpSchema, playerId: PsPlayerIdSchema }),
+  z.looseObject({ type: z.literal("answer"), sdp: PsSdpSchema, playerId: PsPlayerIdSchema }),
+  z.looseObject({
+    type: z.literal("iceCandidate"),
+    candidate: IceCandidateInitSchema,
+    playerId: PsPlayerIdSchema,
+  }),
+  z.looseObject({
+    type: z.literal("disconnectPlayer"),
+    playerId: PsPlayerIdSchema,
+    reason: z.string().max(1024).optional(),
+  }),
+  z.looseObject({ type: z.literal("layerPreference"), ...LayerShape, playerId: PsPlayerIdSchema.optional() }),
+  z.looseObject({ type: z.literal("ping"), time: PsTimeSchema.optional() }),
+  z.looseObject({ type: z.literal("pong"), time: PsTimeSchema.optional() }),
 ]);
 
 /** What a player (Epic's frontend) may send. */
 export const PsPlayerMessageSchema = z.discriminatedUnion("type", [
-  loose("listStreamers", {}),
-  loose("subscribe", { streamerId: z.string().max(256) }),
-  loose("unsubscribe", {}),
-  PsOfferSchema,
-  PsAnswerSchema,
-  PsIceCandidateSchema,
-  PsLayerPreferenceSchema,
-  loose("dataChannelRequest", {}),
-  loose("peerDataChannelsReady", {}),
-  PsPingSchema,
-  PsPongSchema,
+  z.looseObject({ type: z.literal("listStreamers") }),
+  z.looseObject({ type: z.literal("subscribe"), streamerId: z.string().max(256) }),
+  z.looseObject({ type: z.literal("unsubscribe") }),
+  z.looseObject({ type: z.literal("offer"), sdp: PsSdpSchema }),
+  z.looseObject({ type: z.literal("answer"), sdp: PsSdpSchema }),
+  z.looseObject({ type: z.literal("iceCandidate"), candidate: IceCandidateInitSchema }),
+  z.looseObject({ type: z.literal("layerPreference"), ...LayerShape }),
+  z.looseObject({ type: z.literal("dataChannelRequest") }),
+  z.looseObject({ type: z.literal("peerDataChannelsReady") }),
+  z.looseObject({ type: z.literal("ping"), time: PsTimeSchema.optional() }),
+  z.looseObject({ type: z.literal("pong"), time: PsTimeSchema.optional() }),
 ]);
 
 export type PsStreamerMessage = z.infer<typeof PsStreamerMessageSchema>;
