@@ -24,8 +24,8 @@ import { HubClient, type HubClientHandlers, type HubConnection } from "./hub/Hub
 import { Encoder, type EncoderUnavailableError } from "./media/Encoder.js";
 import { PeerSession, type PeerSessionOptions } from "./media/PeerSession.js";
 import { SendStatsMeter } from "./media/SendStatsMeter.js";
-import { parseSource } from "./media/source.js";
-import { playerUrl, videoSize, type AgentOptions } from "./options.js";
+import { encoderSettings } from "./media/encoderSettings.js";
+import { playerUrl, type AgentOptions } from "./options.js";
 import { systemClock, type Clock, type TimerHandle } from "@heartline/shared/timing";
 
 /** What the agent needs of a session (a fake stands in for the werift PeerSession in unit tests). */
@@ -114,15 +114,7 @@ export class Agent {
     this.clock = dependencies.clock ?? systemClock;
     this.sendStats = new SendStatsMeter({ clock: this.clock });
     this.encoder = new Encoder({
-      settings: {
-        source: parseSource(options.source),
-        codec: options.codec,
-        ...videoSize(options.size),
-        fps: options.fps,
-        bitrateKbps: options.bitrate,
-        keyframeIntervalFrames: options.keyframeIntervalFrames,
-        label: options.id,
-      },
+      settings: encoderSettings(options),
       logger: dependencies.logger.child({ component: "encoder" }),
       onPacket: (packet) => {
         this.sendStats.record(packet);

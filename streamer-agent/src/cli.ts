@@ -1,16 +1,19 @@
 #!/usr/bin/env -S npx tsx
 /**
  * heartline-agent: registers with a hub and streams live video (test pattern, media file or any
- * ffmpeg input) to every player.
+ * ffmpeg input) to every player; with `--protocol pixelstreaming` it is a Pixel Streaming
+ * streamer (like Unreal) for heartline's /ps/streamer or Epic's Wilbur.
  * Wiring only: options, logger, the Agent, the status line on a terminal, and a clean exit on
  * SIGINT/SIGTERM.
  *
  *   tsx streamer-agent/src/cli.ts --hub http://127.0.0.1:8080 --id cam1
  */
 import { ConfigError } from "@heartline/shared/config";
-import { Agent } from "./Agent.js";
+import { Agent, type AgentStatus } from "./Agent.js";
 import { createLogger } from "./log.js";
-import { agentHelp, loadAgentOptions, type LoadedAgentOptions } from "./options.js";
+import { agentHelp, loadAgentOptions, psStreamerUrl, type LoadedAgentOptions } from "./options.js";
+import { redactUrl } from "./pixelstreaming/PsStreamerClient.js";
+import { PsStreamer } from "./pixelstreaming/PsStreamer.js";
 import { redactCredentials } from "./media/source.js";
 import { StatusLine } from "./status/StatusLine.js";
 
@@ -38,13 +41,17 @@ const tty = process.stdout.isTTY;
 // On a terminal, one line kept up to date below the logs; piped output stays pure JSON lines.
 const statusLine = new StatusLine({ out: process.stdout, read: () => agent.status() });
 const logger = createLogger(options.logLevel, tty, statusLine);
-const agent: Agent = new Agent(options, {
+const dependencies = {
   logger,
   // The encoder has already logged why (and what to install); all that is left is to exit.
   onFatal: () => {
     void shutdown(EXIT_FATAL);
   },
-});
+};
+const agent: Pick<Agent, "start" | "stop"> & { status(): AgentStatus } =
+  options.protocol === "pixelstreaming"
+    ? new PsStreamer(options, dependencies)
+    : new Agent(options, dependencies);
 
 let shuttingDown = false;
 async function shutdown(code: number): Promise<void> {
@@ -78,7 +85,8 @@ process.on("unhandledRejection", (reason) => {
 
 logger.info(
   {
-    hub: options.hub,
+    protocol: options.protocol,
+    hub: options.protocol === "pixelstreaming" ? redactUrl(psStreamerUrl(options.hub)) : options.hub,
     streamerId: options.id,
     // Never the key itself: only whether one is set.
     key: options.key === undefined ? "none" : "set",

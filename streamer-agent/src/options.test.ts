@@ -4,13 +4,21 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ConfigError, configKeys } from "@heartline/shared/config";
-import { AgentOptionsSchema, agentHelp, loadAgentOptions, playerUrl, videoSize } from "./options.js";
+import {
+  AgentOptionsSchema,
+  agentHelp,
+  loadAgentOptions,
+  playerUrl,
+  psStreamerUrl,
+  videoSize,
+} from "./options.js";
 
 const load = (argv: string[], env: Record<string, string> = {}) => loadAgentOptions({ argv, env }).options;
 
 describe("agent options", () => {
   it("has defaults that stream VP8 640x360@30 with a keyframe every second to a local hub", () => {
     expect(load([])).toEqual({
+      protocol: "heartline",
       hub: "http://127.0.0.1:8080",
       id: "demo",
       source: "testpattern",
@@ -22,6 +30,8 @@ describe("agent options", () => {
       loopbackOnly: false,
       logLevel: "info",
       logPingPong: false,
+      psPingIntervalMs: 30_000,
+      psReconnectMs: 2_000,
     });
   });
 
@@ -151,6 +161,24 @@ describe("agent options", () => {
         expect(text, `${readme} documents ${key.env}`).toContain(`\`${key.env}\``);
       }
     }
+  });
+
+  it("takes a ws:// signalling URL only with --protocol pixelstreaming", () => {
+    expect(load(["--protocol", "pixelstreaming", "--hub", "ws://127.0.0.1:18888"]).hub).toBe(
+      "ws://127.0.0.1:18888",
+    );
+    expect(() => load(["--hub", "ws://127.0.0.1:8080/ps/streamer"])).toThrow(
+      /hub .*ws:\/\/ is for --protocol pixelstreaming/,
+    );
+    expect(() => load(["--protocol", "unreal"])).toThrow(/protocol = "unreal".*heartline.*pixelstreaming/);
+  });
+
+  it("maps an http(s) hub onto its Pixel Streaming streamer endpoint, and keeps a ws(s) URL as given", () => {
+    expect(psStreamerUrl("http://127.0.0.1:8080")).toBe("ws://127.0.0.1:8080/ps/streamer");
+    expect(psStreamerUrl("https://hub.example")).toBe("wss://hub.example/ps/streamer");
+    expect(psStreamerUrl("http://hub.example/ps/streamer?key=k")).toBe("ws://hub.example/ps/streamer?key=k");
+    expect(psStreamerUrl("ws://127.0.0.1:18888")).toBe("ws://127.0.0.1:18888/");
+    expect(psStreamerUrl("wss://hub.example/ps/streamer?key=k")).toBe("wss://hub.example/ps/streamer?key=k");
   });
 
   it("builds the player URL a person opens to watch", () => {

@@ -5,7 +5,8 @@
  *
  * It also runs the media-path heartbeat on the `heartline` data channel (MediaHeartbeat). When
  * that lapses or ICE fails, the session asks the hub to end it (`endSession`, `media-timeout`)
- * and tells the agent, which decides about local teardown.
+ * and tells the agent, which decides about local teardown. A Pixel Streaming session runs
+ * another protocol on its data channel instead (`channel`: Unreal's, on `datachannel`).
  *
  * Lifecycle: negotiating -> connected -> closed. `close()` is idempotent and releases the peer
  * connection at once; the agent calls it when the hub ends the session or the hub goes away.
@@ -26,7 +27,20 @@ import { filterSdpCandidates, isAllowedCandidate, peerIceConfig } from "./icePol
 
 export type PeerSessionState = "negotiating" | "connected" | "closed";
 
-export interface PeerSessionOptions {
+/**
+ * What a session runs on its one data channel in place of heartline's media heartbeat. The
+ * session creates the channel under `label` before the offer, so it is negotiated with it.
+ */
+export interface SessionChannel {
+  readonly label: string;
+  /** The channel opened; `send` writes to it (and drops while it is not open). */
+  opened(send: (data: string | Buffer) => void): void;
+  received(data: string | Buffer): void;
+  /** The session closed; stop any timer. */
+  closed(): void;
+}
+
+interface PeerSessionCommonOptions {
   sessionId: string;
   codec: VideoCodec;
   /** Exactly the hub's `config.iceServers`; never werift's default public STUN server. */
@@ -34,8 +48,6 @@ export interface PeerSessionOptions {
   loopbackOnly: boolean;
   /** Sends a message to the hub (the `offer`, local ICE candidates, `endSession`). */
   send: (message: StreamerToHubMessage) => void;
-  /** The hub's heartbeat interval and timeout, applied to the data-channel heartbeat. */
-  heartbeat: MediaHeartbeatSettings;
   /** The session's last signaling RTT, passed on to the player in media pings. */
   signalingRttMs?: () => number | undefined;
   /** Whether the session's signaling heartbeat is on time (the media heartbeat judges only then). */
@@ -46,6 +58,19 @@ export interface PeerSessionOptions {
   clock?: Clock;
 }
 
+/** A heartline session: the media heartbeat runs on the `heartline` data channel. */
+export interface PeerSessionOptions extends PeerSessionCommonOptions {
+  /** The hub's heartbeat interval and timeout, applied to the data-channel heartbeat. */
+  heartbeat: MediaHeartbeatSettings;
+  channel?: undefined;
+}
+
+/** A session whose data channel carries another protocol (Pixel Streaming: Unreal's). */
+export interface ChannelSessionOptions extends PeerSessionCommonOptions {
+  channel: SessionChannel;
+  heartbeat?: undefined;
+}
+
 export class PeerSession {
   readonly sessionId: string;
   private readonly pc: RTCPeerConnection;
@@ -54,12 +79,14 @@ export class PeerSession {
   private readonly send: (message: StreamerToHubMessage) => void;
   private readonly logger: Logger;
   private readonly channel: RTCDataChannel;
-  private readonly heartbeat: MediaHeartbeat;
+  /** Absent when the data channel carries another protocol (`options.channel`). */
+  private readonly heartbeat: MediaHeartbeat | undefined;
+  private readonly customChannel: SessionChannel | undefined;
   private readonly onMediaTimeout: ((detail: string) => void) | undefined;
   private stateValue: PeerSessionState = "negotiating";
   private mediaFailed = false;
 
-  constructor(options: PeerSessionOptions) {
+  constructor(options: PeerSessionOptions | ChannelSessionOptions) {
     this.sessionId = options.sessionId;
     this.loopbackOnly = options.loopbackOnly;
     this.send = options.send;
@@ -73,31 +100,39 @@ export class PeerSession {
     });
     this.track = new MediaStreamTrack({ kind: "video" });
     this.pc.addTransceiver(this.track, { direction: "sendonly" });
+    this.customChannel = options.channel;
     // Created before the offer, so the data channel is negotiated in the same offer.
-    this.channel = this.pc.createDataChannel(MEDIA_HEARTBEAT_CHANNEL);
-    this.heartbeat = new MediaHeartbeat({
-      settings: options.heartbeat,
-      send: (text) => {
-        this.sendOnChannel(text);
-      },
-      onTimeout: (silentForMs) => {
-        this.failMedia(`no data-channel pong for ${silentForMs} ms`);
-      },
-      onInvalid: (problem) => {
-        this.logger.debug({ problem }, "invalid data-channel message ignored");
-      },
-      ...(options.signalingRttMs ? { signalingRttMs: options.signalingRttMs } : {}),
-      ...(options.signalingHealthy ? { signalingHealthy: options.signalingHealthy } : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
-    });
+    this.channel = this.pc.createDataChannel(options.channel?.label ?? MEDIA_HEARTBEAT_CHANNEL);
+    this.heartbeat =
+      options.heartbeat &&
+      new MediaHeartbeat({
+        settings: options.heartbeat,
+        send: (text) => {
+          this.sendOnChannel(text);
+        },
+        onTimeout: (silentForMs) => {
+          this.failMedia(`no data-channel pong for ${silentForMs} ms`);
+        },
+        onInvalid: (problem) => {
+          this.logger.debug({ problem }, "invalid data-channel message ignored");
+        },
+        ...(options.signalingRttMs ? { signalingRttMs: options.signalingRttMs } : {}),
+        ...(options.signalingHealthy ? { signalingHealthy: options.signalingHealthy } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
     this.channel.stateChanged.subscribe((state) => {
       if (this.stateValue === "closed") return;
       this.logger.debug({ channelState: state }, "heartbeat channel state");
-      if (state === "open") this.heartbeat.start();
+      if (state !== "open") return;
+      this.heartbeat?.start();
+      this.customChannel?.opened((data) => {
+        this.sendOnChannel(data);
+      });
     });
     this.channel.onMessage.subscribe((data) => {
       if (this.stateValue === "closed") return;
-      this.heartbeat.handleMessage(data);
+      if (this.customChannel) this.customChannel.received(data);
+      else this.heartbeat?.handleMessage(data);
     });
 
     this.pc.onIceCandidate.subscribe((candidate) => {
@@ -107,7 +142,12 @@ export class PeerSession {
       this.send({
         type: "iceCandidate",
         sessionId: this.sessionId,
-        candidate: { candidate: init.candidate, sdpMid: init.sdpMid, sdpMLineIndex: init.sdpMLineIndex },
+        candidate: {
+          candidate: init.candidate,
+          sdpMid: init.sdpMid,
+          sdpMLineIndex: init.sdpMLineIndex,
+          usernameFragment: init.usernameFragment,
+        },
       });
     });
     this.pc.connectionStateChange.subscribe((state) => {
@@ -132,12 +172,12 @@ export class PeerSession {
 
   /** The last RTT measured over the data channel, once a pong arrived. */
   get mediaRttMs(): number | undefined {
-    return this.heartbeat.rttMs;
+    return this.heartbeat?.rttMs;
   }
 
   /** A live config change: the data-channel heartbeat follows the new interval at once. */
   setHeartbeat(settings: MediaHeartbeatSettings): void {
-    this.heartbeat.setSettings(settings);
+    this.heartbeat?.setSettings(settings);
   }
 
   get state(): PeerSessionState {
@@ -189,17 +229,18 @@ export class PeerSession {
   close(): void {
     if (this.stateValue === "closed") return;
     this.stateValue = "closed";
-    this.heartbeat.stop();
+    this.heartbeat?.stop();
+    this.customChannel?.closed();
     this.track.stop();
     this.pc.close().catch((error: unknown) => {
       this.logger.warn({ err: error }, "closing the peer connection failed");
     });
   }
 
-  private sendOnChannel(text: string): void {
+  private sendOnChannel(data: string | Buffer): void {
     if (this.channel.readyState !== "open") return;
     try {
-      this.channel.send(text);
+      this.channel.send(data);
     } catch (error) {
       // A closing SCTP association throws; the heartbeat deadline is what notices a dead path.
       this.logger.debug({ err: error }, "data-channel ping not sent");
@@ -210,7 +251,7 @@ export class PeerSession {
   private failMedia(detail: string): void {
     if (this.mediaFailed || this.stateValue === "closed") return;
     this.mediaFailed = true;
-    this.heartbeat.stop();
+    this.heartbeat?.stop();
     this.send({ type: "endSession", sessionId: this.sessionId, reason: "media-timeout" });
     this.logger.warn({ detail }, "media path dead; asked the hub to end the session");
     this.onMediaTimeout?.(detail);
