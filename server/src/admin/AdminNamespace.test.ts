@@ -89,7 +89,7 @@ describe("the /admin namespace", () => {
     await p.next("ping");
     p.send({ type: "pong", sessionId, time: 1 });
     const live = await snapshot(admin, (x) => x.sessions[0]?.state === "live");
-    expect(live.streamers).toEqual([{ streamerId: "cam1", players: 1, away: false }]);
+    expect(live.streamers).toEqual([{ streamerId: "cam1", players: 1, away: false, protocol: "heartline" }]);
     expect(live.sessions[0]).toMatchObject({ id: sessionId, streamerId: "cam1", late: null });
     expect(live.sessions[0]?.rtt.rttMs).toEqual([25]);
     expect(live.sessions[0]?.heartbeat.rttMs).toBe(25);

@@ -12,7 +12,12 @@ export function streamerViews(registry: SessionRegistry): StreamerView[] {
   const views: StreamerView[] = [];
   for (const peer of registry.peers()) {
     if (peer.role !== "streamer" || peer.streamerId === undefined) continue;
-    views.push({ streamerId: peer.streamerId, players: peer.sessions.size, away: peer.away });
+    views.push({
+      streamerId: peer.streamerId,
+      players: peer.sessions.size,
+      away: peer.away,
+      protocol: peer.protocol,
+    });
   }
   return views;
 }
@@ -30,6 +35,7 @@ export function sessionView(session: Session, clock: Clock): SessionView {
       session.remoteEnd === undefined || session.remoteNode === undefined
         ? null
         : { end: session.remoteEnd, nodeId: session.remoteNode },
+    protocol: session.streamer.protocol,
     startedAt: new Date(Date.now() - ageMs).toISOString(),
     ageMs,
     heartbeat: {

@@ -69,7 +69,9 @@ describe("GET /api/streamers (public)", () => {
     const response = await fetch(`${hub.url}/api/streamers`);
     expect(response.status).toBe(200);
     expect(await json(response)).toEqual({
-      streamers: [{ streamerId: "cam1", players: 1, away: false }] satisfies StreamerView[],
+      streamers: [
+        { streamerId: "cam1", players: 1, away: false, protocol: "heartline" },
+      ] satisfies StreamerView[],
     });
   });
 });

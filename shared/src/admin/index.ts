@@ -28,6 +28,8 @@ export interface StreamerView {
   players: number;
   /** Its socket dropped and it may still resume. */
   away: boolean;
+  /** The wire protocol it speaks: heartline's own or Epic's Pixel Streaming. */
+  protocol: "heartline" | "pixelstreaming";
 }
 
 export interface SessionView {
@@ -40,6 +42,8 @@ export interface SessionView {
   late: SessionEnd | null;
   /** Multi-node: the end held by another hub node, and that node; null when both are here. */
   elsewhere: { end: SessionEnd; nodeId: string } | null;
+  /** The wire protocol both ends speak: heartline's own or Epic's Pixel Streaming. */
+  protocol: "heartline" | "pixelstreaming";
   /** Wall-clock start, ISO 8601. */
   startedAt: string;
   ageMs: number;

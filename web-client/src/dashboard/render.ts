@@ -138,7 +138,7 @@ export class DashboardView {
     byId("no-sessions").hidden = sessions.length > 0;
   }
 
-  #sessionRow({ id: sessionId, streamerId, playerId, elsewhere }: SessionView): SessionRow {
+  #sessionRow({ id: sessionId, streamerId, playerId, elsewhere, protocol }: SessionView): SessionRow {
     // Multi-node: the end on another hub says which.
     const on = (end: "streamer" | "player"): string =>
       elsewhere?.end === end ? ` · on ${elsewhere.nodeId}` : "";
@@ -151,7 +151,10 @@ export class DashboardView {
       "tr",
       {},
       el("td", { className: "id mono", text: shortId(sessionId), title: sessionId }),
-      el("td", { className: "streamer", text: `${streamerId}${on("streamer")}` }),
+      el("td", {
+        className: "streamer",
+        text: `${streamerId}${on("streamer")}${protocol === "pixelstreaming" ? " · Pixel Streaming" : ""}`,
+      }),
       el("td", { className: "player mono", text: `${shortId(playerId)}${on("player")}`, title: playerId }),
       state,
       age,
