@@ -1,5 +1,6 @@
 import { pino } from "pino";
 import { describe, expect, it, vi } from "vitest";
+import { PsStreamerMessageSchema } from "@heartline/shared/pixelstreaming";
 import type { AgentSession } from "../Agent.js";
 import type { ChannelSessionOptions } from "../media/PeerSession.js";
 import { AgentOptionsSchema } from "../options.js";
@@ -109,6 +110,8 @@ describe("PsStreamer (the agent as a Pixel Streaming streamer)", () => {
         playerId: "Player0",
       },
     ]);
+    // What the hub's Pixel Streaming endpoint accepts from a streamer.
+    for (const message of sent) expect(PsStreamerMessageSchema.safeParse(message).success).toBe(true);
   });
 
   it("applies answers and candidates to the named player only, and closes it on playerDisconnected", () => {

@@ -8,9 +8,10 @@
  * built below with exactly the proto's fields: Epic's tools reject unknown fields.
  */
 import { z } from "zod";
+import { PS_PROTOCOL_VERSION } from "@heartline/shared/pixelstreaming";
 
-/** What Unreal's PS2 plugin announces; nobody negotiates it. */
-export const PS_PROTOCOL_VERSION = "1.3.0";
+// The version Unreal's PS2 plugin announces (the hub's too); nobody negotiates it.
+export { PS_PROTOCOL_VERSION };
 
 /** Player ids are the signalling server's strings ("Player0" from Wilbur, opaque from heartline). */
 const PlayerIdSchema = z.string().min(1).max(256);
