@@ -1,6 +1,8 @@
 /**
  * `pnpm demo`: a hub and one agent streaming the test pattern, then the URL to open.
  * Extra arguments go to the hub (`pnpm demo --port 9000 --heartbeat-interval-ms 1000`).
+ * `--pixel-streaming`: the hub speaks Epic's Pixel Streaming too, the agent streams as a Pixel
+ * Streaming streamer (like Unreal), and the link is Epic's stock player at /ps/.
  * Ctrl-C stops both.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,8 +11,14 @@ import { ConfigError, HubConfigSchema, loadConfig } from "@heartline/shared/conf
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STREAMER_ID = "demo";
+const pixelStreaming = process.argv.includes("--pixel-streaming");
 // The demo lets anyone on this machine watch: open mode, stated explicitly. Later flags win.
-const args = ["--auth-open", "true", ...process.argv.slice(2)];
+const args = [
+  "--auth-open",
+  "true",
+  ...(pixelStreaming ? ["--pixel-streaming-enabled", "true"] : []),
+  ...process.argv.slice(2).filter((arg) => arg !== "--pixel-streaming"),
+];
 
 let hubConfig;
 try {
@@ -86,6 +94,21 @@ async function main(): Promise<void> {
   } catch (error) {
     process.stderr.write(`demo: ${(error as Error).message}\n`);
     stop(1);
+    return;
+  }
+  if (pixelStreaming) {
+    const streamerUrl = `${hubUrl.replace(/^http/, "ws")}${hubConfig.config.pixelStreaming.streamerPath}`;
+    start("streamer-agent/src/cli.ts", [
+      "--protocol",
+      "pixelstreaming",
+      "--hub",
+      streamerUrl,
+      "--id",
+      STREAMER_ID,
+    ]);
+    process.stdout.write(
+      `\n  heartline demo is running, speaking Pixel Streaming.\n\n  Open Epic's player:  ${hubUrl}/ps/?StreamerId=${STREAMER_ID}\n  (UE 5.7 frontend:    ${hubUrl}/ps/ue5.7/?StreamerId=${STREAMER_ID})\n  Stop:                Ctrl-C\n\n`,
+    );
     return;
   }
   start("streamer-agent/src/cli.ts", ["--hub", hubUrl, "--id", STREAMER_ID]);
