@@ -72,6 +72,41 @@ export const PsPlayerMessageSchema = z.discriminatedUnion("type", [
   z.looseObject({ type: z.literal("pong"), time: PsTimeSchema.optional() }),
 ]);
 
+const PsIceServerSchema = z.looseObject({
+  // Unreal accepts a string or an array; so do browsers and werift.
+  urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+
+/**
+ * What a streamer receives from the signalling server (heartline's, or Epic's Wilbur): what a
+ * streamer written against this hub must understand. The hub builds these with `ps` below.
+ */
+export const PsToStreamerMessageSchema = z.discriminatedUnion("type", [
+  z.looseObject({ type: z.literal("identify") }),
+  z.looseObject({
+    type: z.literal("config"),
+    // The RTCConfiguration for peer connections.
+    peerConnectionOptions: z.looseObject({ iceServers: z.array(PsIceServerSchema).optional() }).optional(),
+    protocolVersion: z.string().optional(),
+  }),
+  z.looseObject({ type: z.literal("endpointIdConfirm"), committedId: z.string() }),
+  z.looseObject({ type: z.literal("playerConnected"), playerId: PsPlayerIdSchema.min(1) }),
+  z.looseObject({ type: z.literal("playerDisconnected"), playerId: PsPlayerIdSchema.min(1) }),
+  z.looseObject({ type: z.literal("answer"), sdp: PsSdpSchema, playerId: PsPlayerIdSchema.min(1) }),
+  z.looseObject({
+    type: z.literal("iceCandidate"),
+    candidate: IceCandidateInitSchema,
+    playerId: PsPlayerIdSchema.min(1),
+  }),
+  z.looseObject({ type: z.literal("ping"), time: PsTimeSchema.optional() }),
+  z.looseObject({ type: z.literal("pong"), time: PsTimeSchema.optional() }),
+]);
+
+export type PsToStreamerMessage = z.infer<typeof PsToStreamerMessageSchema>;
+export type PsIceServer = z.infer<typeof PsIceServerSchema>;
+
 export type PsStreamerMessage = z.infer<typeof PsStreamerMessageSchema>;
 export type PsPlayerMessage = z.infer<typeof PsPlayerMessageSchema>;
 

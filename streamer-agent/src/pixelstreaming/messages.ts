@@ -8,50 +8,18 @@
  * built below with exactly the proto's fields: Epic's tools reject unknown fields.
  */
 import { z } from "zod";
-import { PS_PROTOCOL_VERSION } from "@heartline/shared/pixelstreaming";
+import {
+  PS_PROTOCOL_VERSION,
+  PsToStreamerMessageSchema as PsInboundSchema,
+  type PsIceServer,
+} from "@heartline/shared/pixelstreaming";
 
-// The version Unreal's PS2 plugin announces (the hub's too); nobody negotiates it.
-export { PS_PROTOCOL_VERSION };
-
-/** Player ids are the signalling server's strings ("Player0" from Wilbur, opaque from heartline). */
-const PlayerIdSchema = z.string().min(1).max(256);
-
-const IceServerSchema = z.looseObject({
-  // Unreal accepts a string or an array; so does werift.
-  urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  username: z.string().optional(),
-  credential: z.string().optional(),
-});
-
-export const PsInboundSchema = z.discriminatedUnion("type", [
-  z.looseObject({ type: z.literal("identify") }),
-  z.looseObject({
-    type: z.literal("config"),
-    // The RTCConfiguration for peer connections; only its ICE servers matter to the agent.
-    peerConnectionOptions: z.looseObject({ iceServers: z.array(IceServerSchema).optional() }).optional(),
-    protocolVersion: z.string().optional(),
-  }),
-  z.looseObject({ type: z.literal("endpointIdConfirm"), committedId: z.string() }),
-  z.looseObject({ type: z.literal("playerConnected"), playerId: PlayerIdSchema }),
-  z.looseObject({ type: z.literal("playerDisconnected"), playerId: PlayerIdSchema }),
-  z.looseObject({ type: z.literal("answer"), playerId: PlayerIdSchema, sdp: z.string().min(1) }),
-  z.looseObject({
-    type: z.literal("iceCandidate"),
-    playerId: PlayerIdSchema,
-    candidate: z.looseObject({
-      candidate: z.string(),
-      sdpMid: z.string().nullable().optional(),
-      sdpMLineIndex: z.number().int().min(0).nullable().optional(),
-      usernameFragment: z.string().nullable().optional(),
-    }),
-  }),
-  z.looseObject({ type: z.literal("ping"), time: z.number().optional() }),
-  z.looseObject({ type: z.literal("pong"), time: z.number().optional() }),
-]);
+// The version Unreal's PS2 plugin announces (the hub's too); nobody negotiates it. The schema of
+// what the agent receives is the shared one: one declaration of the protocol.
+export { PS_PROTOCOL_VERSION, PsInboundSchema, type PsIceServer };
 
 export type PsInbound = z.infer<typeof PsInboundSchema>;
 export type PsInboundType = PsInbound["type"];
-export type PsIceServer = z.infer<typeof IceServerSchema>;
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(
   PsInboundSchema.options.map((option) => option.shape.type.value),
