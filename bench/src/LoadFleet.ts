@@ -10,11 +10,14 @@ import {
   type WorkerReport,
 } from "./protocol.js";
 
-const WORKER = fileURLToPath(new URL("./loadWorker.ts", import.meta.url));
+const WORKERS = {
+  native: fileURLToPath(new URL("./loadWorker.ts", import.meta.url)),
+  pixelstreaming: fileURLToPath(new URL("./psLoadWorker.ts", import.meta.url)),
+} as const;
 /** Sockets per worker: well under the ~19,900 file descriptors one process may hold here. */
 export const SOCKETS_PER_WORKER = 15_000;
 
-export interface FleetPlan extends Omit<WorkerPlan, "streamers" | "idPrefix"> {
+export interface FleetPlan extends Omit<WorkerPlan, "streamers" | "idPrefix" | "worker"> {
   sessions: number;
 }
 
@@ -45,10 +48,14 @@ export class LoadFleet {
     const plans = Array.from({ length: count }, (_, i) => ({
       ...plan,
       idPrefix: `bench${i}`,
+      worker: i,
       streamers: Math.floor(streamers / count) + (i < streamers % count ? 1 : 0),
     }));
     const workers = plans.map(() =>
-      fork(WORKER, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+      fork(WORKERS[plan.protocol ?? "native"], [], {
+        execArgv: ["--import", "tsx"],
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      }),
     );
     return { fleet: new LoadFleet(workers), plans };
   }
@@ -121,6 +128,9 @@ export class LoadFleet {
     for (const s of all) {
       for (const v of s.rtt) merged.rtt.push(v);
       for (const v of s.echo) merged.echo.push(v);
+      for (const v of s.iceRtt) merged.iceRtt.push(v);
+      merged.iceSent += s.iceSent;
+      merged.relayed += s.relayed;
       merged.pingsSent += s.pingsSent;
       merged.pongsReceived += s.pongsReceived;
       merged.disconnects += s.disconnects;

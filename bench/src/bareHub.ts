@@ -3,7 +3,7 @@
  * shapes as heartline, so the same load generator drives both; no validation, no state
  * machine, no heartbeat deadlines, no logging, no metrics.
  */
-import { createServer } from "node:http";
+import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server, type ServerOptions, type Socket } from "socket.io";
 
@@ -16,7 +16,7 @@ interface Msg {
 export async function startBareHub(
   port = 0,
   options: Partial<ServerOptions> = {},
-): Promise<{ io: Server; port: number }> {
+): Promise<{ io: Server; port: number; httpServer: HttpServer }> {
   const httpServer = createServer();
   const io = new Server(httpServer, {
     transports: ["websocket"],
@@ -46,5 +46,5 @@ export async function startBareHub(
     });
   });
   await new Promise<void>((resolve) => httpServer.listen(port, "127.0.0.1", resolve));
-  return { io, port: (httpServer.address() as AddressInfo).port };
+  return { io, port: (httpServer.address() as AddressInfo).port, httpServer };
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildReport, formatReport, type Report } from "./report.js";
 import { runScenario, type ScenarioResult } from "./scenario.js";
-import type { HubKind } from "./protocol.js";
+import type { HubKind, Protocol } from "./protocol.js";
 import type { ScenarioHub } from "./HubSet.js";
 
 const USAGE = `Usage: pnpm bench [options]
@@ -30,6 +30,14 @@ false teardowns, subscribe-to-offer latency, connect time, the knee and teardown
   --lapse <n>                after the window, make n heartline sessions lapse on purpose
   --knee <rate,rate,...>     relay rates (pings/s) to step through after the window
   --knee-seconds <s>         length of each knee step (default 10)
+  --protocol <native|pixelstreaming>
+                             pixelstreaming: the same load over Epic's Pixel Streaming signalling
+                             (plain ws) on heartline (--pixel-streaming-enabled) and on a bare ws
+                             relay, beside native heartline and the bare hub with the same ICE
+                             probe, all players at once (ramp 0), 10 s windows; medians over
+                             --repeats (default native: the runs above)
+  --repeats <n>              interleaved repeats of every hub (pixelstreaming only; default 1)
+  --quick-ps                 100 players on all four hubs, 2 s windows, once (< 30 s)
   --out <file>               JSON results (default bench-results/<timestamp>.json)
   -h, --help
 `;
@@ -49,7 +57,38 @@ export interface BenchOptions {
   lapse: number;
   knee: number[];
   kneeSeconds: number;
+  /** Which comparison to run (default native: the options above). */
+  protocol?: Protocol;
+  /** Pixel Streaming: each hub this many times, interleaved (default 1). */
+  repeats?: number;
 }
+
+/** The hubs `--protocol pixelstreaming` runs, in the order of its first repeat. */
+export const PS_HUBS: HubKind[] = ["bare", "heartline", "bare-ps", "heartline-ps"];
+
+/** `--protocol pixelstreaming` without other flags. */
+export const PIXEL_STREAMING: BenchOptions = {
+  sessions: [200],
+  intervals: [1000],
+  seconds: 10,
+  rampSeconds: 0,
+  playersPerStreamer: 100,
+  hubs: PS_HUBS,
+  cluster: false,
+  lapse: 0,
+  knee: [],
+  kneeSeconds: 10,
+  protocol: "pixelstreaming",
+  repeats: 1,
+};
+
+/** The smoke test's Pixel Streaming run: the four hubs once, short. */
+export const QUICK_PS: BenchOptions = {
+  ...PIXEL_STREAMING,
+  sessions: [100],
+  seconds: 2,
+  playersPerStreamer: 50,
+};
 
 export const QUICK: BenchOptions = {
   sessions: [200],
@@ -73,6 +112,7 @@ export async function runBench(
   log?: (line: string) => void,
 ): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
+  if (options.protocol === "pixelstreaming") return runPixelStreaming(options, log);
   for (const sessions of options.sessions) {
     for (const intervalMs of options.intervals) {
       const hubs: ScenarioHub[] = [...options.hubs, ...(options.cluster ? ["heartline-x2" as const] : [])];
@@ -97,11 +137,50 @@ export async function runBench(
   return results;
 }
 
+/**
+ * Every hub `repeats` times over the same load, interleaved (repeat r starts at hub r, so no hub
+ * always runs first on a cooler box); every hub gets the ICE probe.
+ */
+async function runPixelStreaming(
+  options: BenchOptions,
+  log?: (line: string) => void,
+): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  const repeats = Math.max(1, options.repeats ?? 1);
+  for (const sessions of options.sessions) {
+    for (const intervalMs of options.intervals) {
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        const n = options.hubs.length;
+        const order = options.hubs.map((_, i) => options.hubs[(i + repeat) % n] ?? "bare");
+        for (const hub of order) {
+          results.push(
+            await runScenario({
+              hub,
+              sessions,
+              intervalMs,
+              seconds: options.seconds,
+              rampSeconds: options.rampSeconds ?? 0,
+              playersPerStreamer: options.playersPerStreamer,
+              iceProbe: true,
+              repeat,
+              ...(log ? { log } : {}),
+            }),
+          );
+        }
+      }
+    }
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== "--"),
     options: {
       quick: { type: "boolean" },
+      "quick-ps": { type: "boolean" },
+      protocol: { type: "string" },
+      repeats: { type: "string" },
       sessions: { type: "string" },
       interval: { type: "string" },
       seconds: { type: "string" },
@@ -120,19 +199,32 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const base: BenchOptions = values.quick
-    ? QUICK
-    : {
-        sessions: [1000],
-        intervals: [1000],
-        seconds: 30,
-        playersPerStreamer: 100,
-        hubs: ["bare", "heartline"],
-        cluster: false,
-        lapse: 0,
-        knee: [],
-        kneeSeconds: 10,
-      };
+  const protocol = values["quick-ps"] ? "pixelstreaming" : (values.protocol ?? "native");
+  if (protocol !== "native" && protocol !== "pixelstreaming") {
+    process.stderr.write(`--protocol must be native or pixelstreaming, not ${protocol}\n`);
+    process.exit(2);
+  }
+  if (protocol === "pixelstreaming" && (values.cluster || values.lapse || values.knee)) {
+    process.stderr.write("--protocol pixelstreaming has no --cluster, --lapse or --knee\n");
+    process.exit(2);
+  }
+  const base: BenchOptions = values["quick-ps"]
+    ? QUICK_PS
+    : protocol === "pixelstreaming"
+      ? PIXEL_STREAMING
+      : values.quick
+        ? QUICK
+        : {
+            sessions: [1000],
+            intervals: [1000],
+            seconds: 30,
+            playersPerStreamer: 100,
+            hubs: ["bare", "heartline"],
+            cluster: false,
+            lapse: 0,
+            knee: [],
+            kneeSeconds: 10,
+          };
   const ramp = values["ramp-seconds"];
   const options: BenchOptions = {
     ...base,
@@ -146,6 +238,8 @@ async function main(): Promise<void> {
     lapse: values.lapse === undefined ? base.lapse : Number(values.lapse),
     knee: list(values.knee, base.knee),
     kneeSeconds: values["knee-seconds"] === undefined ? base.kneeSeconds : Number(values["knee-seconds"]),
+    ...(base.protocol && { protocol: base.protocol }),
+    repeats: values.repeats === undefined ? (base.repeats ?? 1) : Number(values.repeats),
   };
   // Interrupted: exit through process.exit, so that the children go too (see HubSet).
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -1,14 +1,17 @@
 /**
  * One hub under test, run alone in this child process so that its CPU and memory are its
- * own: `hubChild.ts bare|heartline <intervalMs> [<cluster JSON>]`; with the cluster argument
- * (ClusterArgs), heartline runs as a node of that cluster. Both hubs get the same
- * `/bench-echo` namespace, an idle socket.io echo that tells load-generator delay from relay cost.
+ * own: `hubChild.ts bare|heartline|bare-ps|heartline-ps <intervalMs> [<cluster JSON>]`; with
+ * the cluster argument (ClusterArgs), heartline runs as a node of that cluster. `heartline-ps`
+ * is heartline with `pixelStreaming.enabled`; `bare-ps` is the bare hub with the bare Pixel
+ * Streaming relay on its port. Every hub gets the same `/bench-echo` namespace, an idle
+ * socket.io echo that tells load-generator delay from relay cost.
  */
 import type { Server } from "socket.io";
 import { HubConfigSchema } from "@heartline/shared/config";
 import { createHub } from "../../server/src/hub.js";
 import { createLogger } from "../../server/src/log.js";
 import { startBareHub } from "./bareHub.js";
+import { attachBarePsHub } from "./barePsHub.js";
 import type { ClusterArgs, HubCommand, HubReport } from "./protocol.js";
 
 const kind = process.argv[2];
@@ -25,7 +28,13 @@ function addEcho(io: Pick<Server, "of">): void {
 }
 
 let port: number;
-if (kind === "bare") {
+if (kind === "bare-ps") {
+  // engine.io must leave the Pixel Streaming upgrades alone (it ends foreign ones after 1 s).
+  const bare = await startBareHub(0, { destroyUpgrade: false });
+  attachBarePsHub(bare.httpServer);
+  addEcho(bare.io);
+  port = bare.port;
+} else if (kind === "bare") {
   // Diagnostic only: BENCH_BARE_PING_INTERVAL_MS gives the floor the same engine.io ping
   // cadence heartline derives from its heartbeat, to tell that cost from heartline's own.
   const pingInterval = Number(process.env.BENCH_BARE_PING_INTERVAL_MS ?? 0);
@@ -44,6 +53,7 @@ if (kind === "bare") {
     maxPlayers: 100_000,
     limits: { connectionsPerIp: 100_000, messagesPerSecond: 100_000, messageBurst: 100_000 },
     ...(cluster && { cluster }),
+    ...(kind === "heartline-ps" && { pixelStreaming: { enabled: true } }),
   });
   const hub = createHub(config, { logger: createLogger({ level: "warn", pretty: false }) });
   addEcho(hub.io);

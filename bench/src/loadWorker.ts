@@ -7,6 +7,7 @@
 import { performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
 import { ErrorCode } from "@heartline/shared";
+import { IceProbe } from "./iceProbe.js";
 import {
   emptyWindow,
   type WindowSamples,
@@ -22,6 +23,7 @@ interface Msg {
   reason?: string;
   code?: string;
   streamers?: { streamerId: string }[];
+  candidate?: unknown;
 }
 
 /**
@@ -43,7 +45,10 @@ const send = (report: WorkerReport) => process.send?.(report);
 const now = () => performance.now();
 const sockets: Socket[] = [];
 const sessions = new Map<string, Session>();
+/** The players' ICE probes (plan.iceProbe), stopped on `stop`. */
+const probes: IceProbe[] = [];
 let intervalMs = 1000;
+let iceProbe = false;
 let stopped = false;
 
 let window: WindowSamples = emptyWindow();
@@ -93,7 +98,17 @@ function startStreamer(url: string, streamerId: string): Promise<Socket> {
       }
       case "pong":
         window.pongsReceived++;
+        window.relayed++;
         window.rtt.push(now() - (msg.time ?? 0));
+        break;
+      case "iceCandidate":
+        // The ICE probe: straight back to the player.
+        window.relayed++;
+        streamer.emit("message", {
+          type: "iceCandidate",
+          sessionId: msg.sessionId,
+          candidate: msg.candidate,
+        });
         break;
       case "sessionClosed": {
         const session = sessions.get(msg.sessionId);
@@ -122,6 +137,7 @@ function startPlayer(url: string, streamerId: string, hooks: PlayerHooks): void 
   const player = connect(url, { role: "player" });
   let subscribedAt = 0;
   let offered = false;
+  const probe = new IceProbe((ms) => window.iceRtt.push(ms));
   const subscribe = () => {
     if (stopped || !player.connected) return;
     player.emit("message", { type: "subscribe", streamerId });
@@ -145,14 +161,28 @@ function startPlayer(url: string, streamerId: string, hooks: PlayerHooks): void 
         break;
       case "ping":
         // Answered from the handler at once, as a browser player does.
+        window.relayed++;
         player.emit("message", { type: "pong", sessionId: msg.sessionId, time: msg.time });
         break;
       case "offer":
-        offered = true;
-        hooks.onOffer(now() - subscribedAt);
+        if (!offered) hooks.onOffer(now() - subscribedAt);
         player.emit("message", { type: "answer", sessionId: msg.sessionId, sdp: "v=0 bench answer" });
+        if (iceProbe && !offered) {
+          probes.push(probe);
+          probe.start(intervalMs, (candidate) => {
+            if (stopped || !player.connected) return;
+            window.iceSent++;
+            player.emit("message", { type: "iceCandidate", sessionId: msg.sessionId, candidate });
+          });
+        }
+        offered = true;
+        break;
+      case "iceCandidate":
+        window.relayed++;
+        probe.answered(msg.candidate);
         break;
       case "sessionClosed": {
+        probe.stop();
         const session = sessions.get(msg.sessionId);
         const reason = msg.reason ?? "unknown";
         if (session?.deadline !== undefined) {
@@ -218,6 +248,7 @@ function awaitListed(url: string, ids: string[], timeoutMs: number): Promise<num
 
 async function run(plan: WorkerPlan): Promise<void> {
   intervalMs = plan.intervalMs;
+  iceProbe = plan.iceProbe ?? false;
   const ids = Array.from({ length: plan.streamers }, (_, i) => `${plan.idPrefix}-${i}`);
   await Promise.all(ids.map((id) => startStreamer(plan.url, id)));
   // One idle echo client per hub this worker talks to (two across nodes), pooled.
@@ -332,6 +363,7 @@ process.on("message", (command: WorkerCommand) => {
     case "stop":
       stopped = true;
       for (const session of sessions.values()) clearInterval(session.timer);
+      for (const probe of probes) probe.stop();
       for (const socket of sockets) socket.disconnect();
       setTimeout(() => process.exit(0), 200);
       break;

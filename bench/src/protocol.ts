@@ -10,7 +10,19 @@ export type HubCommand = { type: "memory" } | { type: "stop" };
 export type HubReport =
   { type: "listening"; port: number } | { type: "memory"; heapUsed: number; rss: number };
 
-export type HubKind = "bare" | "heartline";
+/**
+ * `bare` and `heartline` speak heartline's own protocol over socket.io; `bare-ps` (plain `ws`,
+ * Wilbur's relay with nothing else) and `heartline-ps` (heartline with `pixelStreaming.enabled`)
+ * speak Epic's Pixel Streaming signalling.
+ */
+export type HubKind = "bare" | "heartline" | "bare-ps" | "heartline-ps";
+
+/** The signalling a load worker speaks: heartline's own (socket.io) or Pixel Streaming (ws). */
+export type Protocol = "native" | "pixelstreaming";
+
+export function protocolOf(hub: string): Protocol {
+  return hub.endsWith("-ps") ? "pixelstreaming" : "native";
+}
 
 /** A heartline hub as one node of a cluster on a shared Redis (multi-node mode). */
 export interface ClusterArgs {
@@ -37,6 +49,16 @@ export interface WorkerPlan {
   rampMs: number;
   /** Gives up on players that are not subscribed by then. */
   connectTimeoutMs: number;
+  /** This worker's index (Pixel Streaming players take loopback source addresses by it). */
+  worker?: number;
+  /** Which load worker runs the plan (default native). */
+  protocol?: Protocol;
+  /**
+   * Every player sends its streamer an ICE candidate every interval, which the streamer sends
+   * straight back (the ICE probe, `iceRtt`). Always on for Pixel Streaming, whose heartbeat is
+   * not relayed; native only when asked (`--protocol pixelstreaming` runs both with it).
+   */
+  iceProbe?: boolean;
 }
 
 /** Parent -> load worker. */
@@ -62,6 +84,15 @@ export interface WindowSamples {
   falseTeardowns: Record<string, number>;
   disconnects: number;
   seconds: number;
+  /** ICE probe round trips (ms): player -> hub -> streamer -> hub -> player, timed at the player. */
+  iceRtt: number[];
+  iceSent: number;
+  /**
+   * Messages the hub forwarded from one end to the other, counted where they arrived: pings,
+   * pongs and ICE candidates natively; ICE candidates in Pixel Streaming, whose hub answers and
+   * originates its heartbeat itself.
+   */
+  relayed: number;
 }
 
 /** A window with nothing in it yet. */
@@ -74,6 +105,9 @@ export function emptyWindow(): WindowSamples {
     falseTeardowns: {},
     disconnects: 0,
     seconds: 0,
+    iceRtt: [],
+    iceSent: 0,
+    relayed: 0,
   };
 }
 

@@ -1,7 +1,8 @@
 /** The results as JSON (the record) and as tables (for people), with heartline / bare ratios. */
 import { describeMachine, type Machine } from "./machine.js";
 import type { ScenarioHub, ScenarioResult } from "./scenario.js";
-import { ratio } from "./stats.js";
+import { median, ratio } from "./stats.js";
+import type { Protocol } from "./protocol.js";
 
 export interface Comparison {
   sessions: number;
@@ -38,6 +39,68 @@ export interface KneeSummary {
   maxRateUnder50ms: number;
 }
 
+/** One hub's figures over the repeats of `--protocol pixelstreaming`: each the median of the repeats. */
+export interface HubMedians {
+  hub: ScenarioHub;
+  protocol: Protocol;
+  sessions: number;
+  intervalMs: number;
+  repeats: number;
+  /** The fewest players subscribed in any repeat, and failures summed. */
+  subscribedMin: number;
+  failed: number;
+  connectAllMs: number;
+  subscribeToOfferP50: number;
+  subscribeToOfferP99: number;
+  iceRttP50: number;
+  iceRttP99: number;
+  echoP50: number;
+  echoP99: number;
+  hubCpuPercent: number;
+  relayedPerSecond: number;
+  cpuMicrosPerRelayedMessage: number;
+  heapPerSessionBytes: number;
+  /** Summed over the repeats. */
+  falseTeardowns: number;
+  disconnects: number;
+}
+
+/** `of` / `to`, each the median of the per-repeat ratios (both hubs of a repeat ran back to back). */
+export interface PairRatios {
+  sessions: number;
+  intervalMs: number;
+  of: ScenarioHub;
+  to: ScenarioHub;
+  repeats: number;
+  connectAll: number;
+  subscribeToOfferP50: number;
+  subscribeToOfferP99: number;
+  iceRttP50: number;
+  iceRttP99: number;
+  hubCpuPercent: number;
+  cpuPerRelayedMessage: number;
+  heapPerSession: number;
+  connectAllPerRepeat: number[];
+  subscribeToOfferP50PerRepeat: number[];
+}
+
+/** The issue's aim: heartline's Pixel Streaming endpoint no slower than its native protocol. */
+export interface PsTarget {
+  sessions: number;
+  intervalMs: number;
+  /** heartline-ps / heartline, medians of the per-repeat ratios. */
+  subscribeToOfferP50Ratio: number;
+  connectAllRatio: number;
+  subscribeToOfferMet: boolean;
+  connectAllMet: boolean;
+}
+
+export interface PixelStreamingSummary {
+  hubs: HubMedians[];
+  pairs: PairRatios[];
+  targets: PsTarget[];
+}
+
 export interface Report {
   startedAt: string;
   machine: Machine;
@@ -47,13 +110,110 @@ export interface Report {
   crossNode: CrossNodeComparison[];
   knee: KneeSummary[];
   kneeRatio?: number;
+  pixelStreaming?: PixelStreamingSummary;
+}
+
+/** The pairs `--protocol pixelstreaming` compares, the issue's first. */
+const PAIRS: [ScenarioHub, ScenarioHub][] = [
+  ["heartline-ps", "heartline"],
+  ["heartline-ps", "bare-ps"],
+  ["heartline", "bare"],
+  ["bare-ps", "bare"],
+];
+
+function summarisePixelStreaming(scenarios: ScenarioResult[]): PixelStreamingSummary | undefined {
+  if (!scenarios.some((s) => s.protocol === "pixelstreaming")) return undefined;
+  const hubs: HubMedians[] = [];
+  const pairs: PairRatios[] = [];
+  const targets: PsTarget[] = [];
+  const loads = [...new Set(scenarios.map((s) => `${s.sessions}@${s.intervalMs}`))];
+  for (const load of loads) {
+    const of = scenarios.filter((s) => `${s.sessions}@${s.intervalMs}` === load);
+    const [sessions, intervalMs] = load.split("@").map(Number) as [number, number];
+    for (const hub of [...new Set(of.map((s) => s.hub))]) {
+      const runs = of.filter((s) => s.hub === hub);
+      const m = (pick: (s: ScenarioResult) => number) => median(runs.map(pick));
+      hubs.push({
+        hub,
+        protocol: runs[0]?.protocol ?? "native",
+        sessions,
+        intervalMs,
+        repeats: runs.length,
+        subscribedMin: Math.min(...runs.map((s) => s.subscribed)),
+        failed: runs.reduce((n, s) => n + s.failed, 0),
+        connectAllMs: m((s) => s.connectAllMs),
+        subscribeToOfferP50: m((s) => s.subscribeToOffer.p50),
+        subscribeToOfferP99: m((s) => s.subscribeToOffer.p99),
+        iceRttP50: m((s) => s.steady.iceRtt.p50),
+        iceRttP99: m((s) => s.steady.iceRtt.p99),
+        echoP50: m((s) => s.steady.echo.p50),
+        echoP99: m((s) => s.steady.echo.p99),
+        hubCpuPercent: m((s) => s.steady.hubCpuPercent),
+        relayedPerSecond: m((s) => s.steady.relayedPerSecond),
+        cpuMicrosPerRelayedMessage: m((s) => s.steady.hubCpuMicrosPerRelayedMessage),
+        heapPerSessionBytes: m((s) => s.heapPerSessionBytes),
+        falseTeardowns: runs.reduce((n, s) => n + teardowns(s.falseTeardowns), 0),
+        disconnects: runs.reduce((n, s) => n + s.disconnects, 0),
+      });
+    }
+    for (const [a, b] of PAIRS) {
+      const both = [...new Set(of.map((s) => s.repeat))].flatMap((repeat) => {
+        const x = of.find((s) => s.hub === a && s.repeat === repeat);
+        const y = of.find((s) => s.hub === b && s.repeat === repeat);
+        return x && y ? [[x, y] as const] : [];
+      });
+      if (both.length === 0) continue;
+      const r = (pick: (s: ScenarioResult) => number) => both.map(([x, y]) => ratio(pick(x), pick(y)));
+      const connectAllPerRepeat = r((s) => s.connectAllMs);
+      const subscribeToOfferP50PerRepeat = r((s) => s.subscribeToOffer.p50);
+      pairs.push({
+        sessions,
+        intervalMs,
+        of: a,
+        to: b,
+        repeats: both.length,
+        connectAll: median(connectAllPerRepeat),
+        subscribeToOfferP50: median(subscribeToOfferP50PerRepeat),
+        subscribeToOfferP99: median(r((s) => s.subscribeToOffer.p99)),
+        iceRttP50: median(r((s) => s.steady.iceRtt.p50)),
+        iceRttP99: median(r((s) => s.steady.iceRtt.p99)),
+        hubCpuPercent: median(r((s) => s.steady.hubCpuPercent)),
+        cpuPerRelayedMessage: median(r((s) => s.steady.hubCpuMicrosPerRelayedMessage)),
+        heapPerSession: median(r((s) => s.heapPerSessionBytes)),
+        connectAllPerRepeat,
+        subscribeToOfferP50PerRepeat,
+      });
+    }
+    const target = pairs.find(
+      (p) =>
+        p.sessions === sessions &&
+        p.intervalMs === intervalMs &&
+        p.of === "heartline-ps" &&
+        p.to === "heartline",
+    );
+    if (target) {
+      targets.push({
+        sessions,
+        intervalMs,
+        subscribeToOfferP50Ratio: target.subscribeToOfferP50,
+        connectAllRatio: target.connectAll,
+        subscribeToOfferMet: target.subscribeToOfferP50 <= 1,
+        connectAllMet: target.connectAll <= 1,
+      });
+    }
+  }
+  return { hubs, pairs, targets };
 }
 
 export function buildReport(startedAt: Date, argv: string[], scenarios: ScenarioResult[]): Report {
   const comparisons: Comparison[] = [];
   for (const h of scenarios.filter((s) => s.hub === "heartline")) {
     const b = scenarios.find(
-      (s) => s.hub === "bare" && s.sessions === h.sessions && s.intervalMs === h.intervalMs,
+      (s) =>
+        s.hub === "bare" &&
+        s.sessions === h.sessions &&
+        s.intervalMs === h.intervalMs &&
+        s.repeat === h.repeat,
     );
     if (!b) continue;
     comparisons.push({
@@ -92,6 +252,7 @@ export function buildReport(startedAt: Date, argv: string[], scenarios: Scenario
   }
   const kb = knee.find((k) => k.hub === "bare");
   const kh = knee.find((k) => k.hub === "heartline");
+  const pixelStreaming = summarisePixelStreaming(scenarios);
   return {
     startedAt: startedAt.toISOString(),
     machine: describeMachine(),
@@ -101,6 +262,7 @@ export function buildReport(startedAt: Date, argv: string[], scenarios: Scenario
     crossNode,
     knee,
     ...(kb && kh ? { kneeRatio: ratio(kh.maxRateUnder50ms, kb.maxRateUnder50ms) } : {}),
+    ...(pixelStreaming && { pixelStreaming }),
   };
 }
 
@@ -119,6 +281,8 @@ const teardowns = (t: Record<string, number>) => Object.values(t).reduce((a, b) 
 /** Markdown tables, so they paste into BENCHMARKS.md as they are. */
 export function formatReport(report: Report): string {
   const out: string[] = [];
+  const repeated = report.scenarios.some((s) => s.repeat > 0);
+  const run = (s: ScenarioResult) => (repeated ? `${label(s.hub)} #${s.repeat + 1}` : label(s.hub));
   out.push(
     table(
       [
@@ -142,7 +306,7 @@ export function formatReport(report: Report): string {
         "connect all s",
       ],
       report.scenarios.map((s) => [
-        label(s.hub),
+        run(s),
         `${s.subscribed}/${s.sessions}`,
         s.intervalMs,
         s.steady.relaysPerSecond,
@@ -178,6 +342,7 @@ export function formatReport(report: Report): string {
       ),
     );
   }
+  if (report.pixelStreaming) formatPixelStreaming(report.pixelStreaming, out);
   const clustered = report.scenarios.filter((s) => s.cluster);
   if (clustered.length > 0) {
     out.push(
@@ -290,4 +455,99 @@ export function formatReport(report: Report): string {
     );
   }
   return out.join("\n");
+}
+
+/** The `--protocol pixelstreaming` tables: medians per hub, then the ratios and the target. */
+function formatPixelStreaming(ps: PixelStreamingSummary, out: string[]): void {
+  out.push(
+    "",
+    "Same load on every hub, medians over the repeats (ICE RTT: player -> hub -> streamer -> hub ->",
+    "player; CPU µs per message the hub forwarded: natively pings, pongs and ICE, Pixel Streaming ICE):",
+    "",
+  );
+  out.push(
+    table(
+      [
+        "hub",
+        "protocol",
+        "sessions",
+        "repeats",
+        "subscribed (min)",
+        "connect all ms",
+        "sub→offer p50",
+        "sub→offer p99",
+        "ICE RTT p50",
+        "ICE RTT p99",
+        "echo p50",
+        "echo p99",
+        "hub CPU %",
+        "relayed msg/s",
+        "CPU µs/relayed msg",
+        "heap KB/session",
+        "false teardowns",
+        "disconnects",
+      ],
+      ps.hubs.map((h) => [
+        label(h.hub),
+        h.protocol,
+        h.sessions,
+        h.repeats,
+        h.subscribedMin,
+        h.connectAllMs,
+        h.subscribeToOfferP50,
+        h.subscribeToOfferP99,
+        h.iceRttP50,
+        h.iceRttP99,
+        h.echoP50,
+        h.echoP99,
+        h.hubCpuPercent,
+        h.relayedPerSecond,
+        h.cpuMicrosPerRelayedMessage,
+        kb(h.heapPerSessionBytes),
+        h.falseTeardowns,
+        h.disconnects,
+      ]),
+    ),
+  );
+  out.push("", "Ratios, medians of the per-repeat ratios (hubs of one repeat ran back to back):", "");
+  out.push(
+    table(
+      [
+        "sessions",
+        "ratio",
+        "repeats",
+        "connect all",
+        "sub→offer p50",
+        "sub→offer p99",
+        "ICE RTT p50",
+        "ICE RTT p99",
+        "hub CPU %",
+        "CPU/relayed msg",
+        "heap/session",
+        "connect all, each repeat",
+        "sub→offer p50, each repeat",
+      ],
+      ps.pairs.map((p) => [
+        p.sessions,
+        `${p.of} / ${p.to}`,
+        p.repeats,
+        p.connectAll,
+        p.subscribeToOfferP50,
+        p.subscribeToOfferP99,
+        p.iceRttP50,
+        p.iceRttP99,
+        p.hubCpuPercent,
+        p.cpuPerRelayedMessage,
+        p.heapPerSession,
+        p.connectAllPerRepeat.join(", "),
+        p.subscribeToOfferP50PerRepeat.join(", "),
+      ]),
+    ),
+  );
+  for (const t of ps.targets) {
+    out.push(
+      "",
+      `target at ${t.sessions} players (heartline-ps / heartline <= 1): sub→offer p50 ${t.subscribeToOfferP50Ratio} (${t.subscribeToOfferMet ? "met" : "not met"}), connect all ${t.connectAllRatio} (${t.connectAllMet ? "met" : "not met"})`,
+    );
+  }
 }

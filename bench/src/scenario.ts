@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { HubSet, type HubMemory, type ScenarioHub } from "./HubSet.js";
 import { LoadFleet } from "./LoadFleet.js";
+import { protocolOf, type Protocol } from "./protocol.js";
 import { distribution, round, type Distribution } from "./stats.js";
 
 export type { ScenarioHub } from "./HubSet.js";
@@ -25,6 +26,13 @@ export interface ScenarioOptions {
   lapse?: number;
   /** The hub's `heartbeat.missedBeats` (heartline's default is 3). */
   missedBeats?: number;
+  /**
+   * Players send the ICE probe every interval (iceProbe.ts). Always on for the Pixel Streaming
+   * hubs (their heartbeat is not relayed); native hubs only when asked.
+   */
+  iceProbe?: boolean;
+  /** Which repeat of an interleaved series this is (0-based; reports pair hubs by it). */
+  repeat?: number;
   /** Progress goes here (stderr by default). */
   log?: (line: string) => void;
 }
@@ -44,6 +52,12 @@ export interface WindowResult {
   nodeCpuPercent?: Record<string, number>;
   /** Across nodes: the redis-server (not in hubCpuPercent). */
   redisCpuPercent?: number;
+  /** ICE probe round trips (empty without the probe). */
+  iceRtt: Distribution;
+  /** Messages the hub forwarded between the ends (WindowSamples.relayed), per second. */
+  relayedPerSecond: number;
+  /** Hub CPU / messages forwarded: natively pings, pongs and ICE; Pixel Streaming ICE only. */
+  hubCpuMicrosPerRelayedMessage: number;
 }
 
 /** Across nodes: one node's memory (a holds the streamers, b the players). */
@@ -58,6 +72,8 @@ export interface NodeResult {
 
 export interface ScenarioResult {
   hub: ScenarioHub;
+  protocol: Protocol;
+  repeat: number;
   sessions: number;
   intervalMs: number;
   subscribed: number;
@@ -87,7 +103,8 @@ export interface ScenarioResult {
 
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const tag = `[${o.hub} ${o.sessions} sessions @${o.intervalMs} ms]`;
+  const protocol = protocolOf(o.hub);
+  const tag = `[${o.hub} ${o.sessions} sessions @${o.intervalMs} ms${o.repeat === undefined ? "" : ` #${o.repeat + 1}`}]`;
   if (o.hub === "heartline-x2") log(`${tag} starting redis-server and hub nodes a (streamers), b (players)`);
   const hub = await HubSet.start(o.hub, o.intervalMs);
   if (hub.clustered) log(`${tag} nodes up: ${hub.describe()}`);
@@ -99,6 +116,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     intervalMs: o.intervalMs,
     rampMs: o.rampSeconds * 1000,
     connectTimeoutMs: 30_000,
+    protocol,
+    iceProbe: protocol === "pixelstreaming" || (o.iceProbe ?? false),
   });
   try {
     const before = sum(await hub.memory());
@@ -127,6 +146,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     });
     const result: ScenarioResult = {
       hub: o.hub,
+      protocol,
+      repeat: o.repeat ?? 0,
       sessions: o.sessions,
       intervalMs: o.intervalMs,
       subscribed: connected.subscribed,
@@ -240,6 +261,9 @@ async function measure(
       lost: Math.max(0, samples.pingsSent - samples.pongsReceived),
       hubCpuPercent: percent(cpu),
       hubCpuMicrosPerRelay: round((cpu / Math.max(1, samples.pongsReceived)) * 1e6),
+      iceRtt: distribution(samples.iceRtt),
+      relayedPerSecond: round(samples.relayed / samples.seconds),
+      hubCpuMicrosPerRelayedMessage: round((cpu / Math.max(1, samples.relayed)) * 1e6),
       loadCpuPercent: percent(loadCpu),
       ...(hub.clustered && {
         nodeCpuPercent: Object.fromEntries(hub.names.map((name, i) => [name, percent(cpuByNode[i] ?? 0)])),
