@@ -6,9 +6,9 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import type { SessionCloseReason } from "@heartline/shared";
-import { sleep, startHub, TestPeer, type TestHub } from "../testing/harness.js";
+import { startHub, TestPeer, type TestHub } from "../testing/harness.js";
 
 /**
  * `global.gc` without a special vitest config: exposing it at run time and taking the
@@ -72,13 +72,13 @@ async function subscribe(
   return ids;
 }
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(20);
-  }
-}
+const until = (condition: () => boolean, timeoutMs: number, what: string): Promise<void> =>
+  vi.waitFor(
+    () => {
+      if (!condition()) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
 
 /** One cycle: 1,000 sessions, 250 of each ending; resolves once the hub holds nothing again. */
 async function cycle(n: number): Promise<Partial<Record<SessionCloseReason, number>>> {

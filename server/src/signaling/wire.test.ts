@@ -4,7 +4,7 @@
  * session keeps relaying; a reader that stops reading is disconnected before its buffer grows
  * without bound.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { sleep, startHub, type TestHub } from "../testing/harness.js";
 
@@ -34,10 +34,13 @@ async function rawPlayer(url: string): Promise<{ ws: WebSocket; frames: string[]
       resolve();
     });
   });
-  const until = async (predicate: (f: string) => boolean): Promise<void> => {
-    for (let i = 0; i < 200 && !frames.some(predicate); i++) await sleep(10);
-    if (!frames.some(predicate)) throw new Error(`no such frame; got ${JSON.stringify(frames)}`);
-  };
+  const until = (predicate: (f: string) => boolean): Promise<void> =>
+    vi.waitFor(
+      () => {
+        if (!frames.some(predicate)) throw new Error(`no such frame; got ${JSON.stringify(frames)}`);
+      },
+      { timeout: 2000, interval: 10 },
+    );
   await until((f) => f.startsWith("0{"));
   ws.send('40{"role":"player"}');
   await until((f) => f.startsWith('42["message",{"type":"config"'));
