@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { freePort } from "@heartline/shared/testing";
 import { startHub, type TestHub } from "../testing/harness.js";
 import { RawPs } from "./testing/RawPs.js";
 
@@ -160,5 +161,23 @@ describe("every address", () => {
     const p = await hub.player();
     p.send({ type: "subscribe", streamerId: "cam1" });
     await s.next("playerJoined");
+  });
+});
+
+describe("the extra streamer port (pixelStreaming.streamerPort, Unreal's 8888)", () => {
+  it("takes streamers on every path, with the same key check, and no players", async () => {
+    const port = await freePort();
+    const hub = await closedHub({ pixelStreaming: { enabled: true, streamerPort: port } });
+    const base = `ws://127.0.0.1:${port}`;
+    expect(await upgradeStatus(`${base}/`)).toBe(401);
+    const { s, committedId } = await RawPs.streamer(`${base}/?key=${KEY}`, "DefaultStreamer");
+    peers.push(s);
+    expect(committedId).toBe("DefaultStreamer");
+    const other = await RawPs.streamer(`${base}/anything/at/all?key=${KEY}`, "second");
+    peers.push(other.s);
+    expect(hub.hub.registry.listStreamers("pixelstreaming").map((x) => x.streamerId)).toEqual([
+      "DefaultStreamer",
+      "second",
+    ]);
   });
 });
