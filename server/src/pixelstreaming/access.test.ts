@@ -165,7 +165,7 @@ describe("every address", () => {
 });
 
 describe("the extra streamer port (pixelStreaming.streamerPort, Unreal's 8888)", () => {
-  it("takes streamers on every path, with the same key check, and no players", async () => {
+  it("takes streamers on every path, with the same key check", async () => {
     const port = await freePort();
     const hub = await closedHub({ pixelStreaming: { enabled: true, streamerPort: port } });
     const base = `ws://127.0.0.1:${port}`;
