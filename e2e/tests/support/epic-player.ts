@@ -16,6 +16,7 @@ export const PS_EVENTS = [
   "playStreamError",
   "webRtcFailed",
   "webRtcDisconnected",
+  "subscribeFailed",
 ] as const;
 export type PsEventName = (typeof PS_EVENTS)[number];
 
@@ -23,11 +24,25 @@ export interface PsEvent {
   name: PsEventName;
   /** `performance.now()` in the page. */
   at: number;
+  /** The event's `data` fields that are strings, numbers or booleans (`eventString`, `message`, ...). */
+  data?: Record<string, string | number | boolean>;
+}
+
+/** One WebSocket the page opened, as the page itself saw it. */
+export interface PageSocket {
+  url: string;
+  /** `performance.now()` in the page when it was created, opened and closed. */
+  createdAt: number;
+  openedAt?: number;
+  closedAt?: number;
+  code?: number;
+  reason?: string;
 }
 
 declare global {
   interface Window {
     psEvents?: PsEvent[];
+    psSockets?: PageSocket[];
   }
 }
 
@@ -36,8 +51,8 @@ declare global {
  * `exposeStream`) and records the stream's events from then on.
  */
 export async function recordPsEvents(page: Page): Promise<void> {
-  await page.addInitScript((names: readonly string[]) => {
-    const events: { name: string; at: number }[] = [];
+  await page.addInitScript((names: readonly PsEventName[]) => {
+    const events: PsEvent[] = [];
     let stream: EventTarget | undefined;
     Object.defineProperty(window, "psEvents", { value: events });
     Object.defineProperty(window, "pixelStreaming", {
@@ -46,13 +61,51 @@ export async function recordPsEvents(page: Page): Promise<void> {
       set: (value: EventTarget) => {
         stream = value;
         for (const name of names) {
-          value.addEventListener(name, () => {
-            events.push({ name, at: performance.now() });
+          value.addEventListener(name, (event: Event) => {
+            const data: Record<string, string | number | boolean> = {};
+            const raw = (event as Event & { data?: unknown }).data;
+            if (typeof raw === "object" && raw !== null) {
+              for (const [key, field] of Object.entries(raw)) {
+                if (typeof field === "string" || typeof field === "number" || typeof field === "boolean")
+                  data[key] = field;
+              }
+            }
+            events.push({ name, at: performance.now(), data });
           });
         }
       },
     });
   }, PS_EVENTS);
+}
+
+/**
+ * Before the page loads: records every WebSocket the page opens and how it closed (code and
+ * reason as the page received them), which Playwright's own `websocket` event does not report.
+ */
+export async function recordSockets(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const sockets: PageSocket[] = [];
+    Object.defineProperty(window, "psSockets", { value: sockets });
+    const Native = window.WebSocket;
+    class RecordedWebSocket extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        const entry: PageSocket = { url: String(url), createdAt: performance.now() };
+        sockets.push(entry);
+        this.addEventListener("open", () => {
+          entry.openedAt = performance.now();
+        });
+        this.addEventListener("close", (event) => {
+          Object.assign(entry, { closedAt: performance.now(), code: event.code, reason: event.reason });
+        });
+      }
+    }
+    window.WebSocket = RecordedWebSocket;
+  });
+}
+
+export function pageSockets(page: Page): Promise<PageSocket[]> {
+  return page.evaluate(() => [...(window.psSockets ?? [])].map((s) => ({ ...s })));
 }
 
 export function psEvents(page: Page): Promise<PsEvent[]> {
@@ -63,6 +116,18 @@ export async function waitForPsEvent(page: Page, name: PsEventName, timeoutMs = 
   await page.waitForFunction((n) => window.psEvents?.some((e) => e.name === n) === true, name, {
     timeout: timeoutMs,
   });
+}
+
+/**
+ * Frames decoded over `windowMs` (0 if there is no video element yet). A new peer connection may
+ * start the element's count again; a drop counts as no progress, not as negative.
+ */
+export async function framesDecodedOver(page: Page, windowMs: number): Promise<number> {
+  const count = () =>
+    page.evaluate(() => document.querySelector("video")?.getVideoPlaybackQuality().totalVideoFrames ?? 0);
+  const before = await count();
+  await page.waitForTimeout(windowMs);
+  return Math.max(0, (await count()) - before);
 }
 
 /** Frames the page's video element has decoded so far, and its picture size. */

@@ -89,6 +89,11 @@ export class Managed {
     });
   }
 
+  /** Resolves once the process has exited (at once if it already has). */
+  exited(): Promise<void> {
+    return this.#exited;
+  }
+
   signal(signal: NodeJS.Signals): void {
     if (this.child.exitCode === null) process.kill(this.pid, signal);
   }
