@@ -19,7 +19,13 @@
 import type { Logger } from "pino";
 import type { WebSocket } from "ws";
 import { ErrorCode } from "@heartline/shared";
-import { PsPlayerMessageSchema, isPsRelayed, ps, type PsFrame } from "@heartline/shared/pixelstreaming";
+import {
+  PsPlayerMessageSchema,
+  isPsRelayed,
+  ps,
+  type PsFrame,
+  type PsPlayerMessage,
+} from "@heartline/shared/pixelstreaming";
 import type { TimerHandle } from "@heartline/shared/timing";
 import { refusePlayer, refuseStreamer, type Refusal } from "../sessions/admission.js";
 import type { Peer, PeerMessage, PeerTransport } from "../sessions/Peer.js";
@@ -27,12 +33,10 @@ import { PsClose, playerEnding } from "./closeCodes.js";
 import { onlySession, type PsContext } from "./context.js";
 import { PsSocket } from "./PsSocket.js";
 
-const KNOWN_TYPES = new Set<string>(PsPlayerMessageSchema.options.map((o) => o.shape.type.value));
-
 export class PsPlayer {
   readonly peer: Peer;
   readonly #ctx: PsContext;
-  readonly #socket: PsSocket;
+  readonly #socket: PsSocket<typeof PsPlayerMessageSchema>;
   readonly #log: Logger;
   #pingTimer: TimerHandle | undefined;
   #ping: { time: number; sentAt: number } | undefined;
@@ -48,11 +52,12 @@ export class PsPlayer {
     this.#ctx = ctx;
     this.#socket = new PsSocket({
       ws,
+      schema: PsPlayerMessageSchema,
       limits: () => ctx.config().limits,
       clock: ctx.clock,
       log,
-      onFrame: (frame) => {
-        this.#onFrame(frame);
+      onMessage: (message) => {
+        this.#onMessage(message);
       },
       onDrop: (why) => ctx.probe?.dropped("player", why),
     });
@@ -190,16 +195,7 @@ export class PsPlayer {
     this.#held = { streamerId, timer };
   }
 
-  #onFrame(frame: PsFrame): void {
-    // Unknown types are ignored silently, as every Epic component does.
-    if (!KNOWN_TYPES.has(frame.type)) return;
-    const parsed = PsPlayerMessageSchema.safeParse(frame);
-    if (!parsed.success) {
-      this.#log.debug({ type: frame.type }, "dropped an invalid Pixel Streaming message");
-      this.#socket.violation("invalid");
-      return;
-    }
-    const message = parsed.data;
+  #onMessage(message: PsPlayerMessage): void {
     const session = onlySession(this.peer);
     if (session) this.#ctx.registry.heard(session, "player");
     switch (message.type) {

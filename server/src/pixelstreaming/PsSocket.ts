@@ -7,7 +7,13 @@
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
 import type { HubConfig } from "@heartline/shared/config";
-import type { PsFrame } from "@heartline/shared/pixelstreaming";
+import {
+  parsePs,
+  type PsFrame,
+  type PsPlayerMessageSchema,
+  type PsStreamerMessageSchema,
+} from "@heartline/shared/pixelstreaming";
+import type { z } from "zod";
 import type { Clock } from "@heartline/shared/timing";
 import { TokenBucket } from "../signaling/TokenBucket.js";
 import { PsClose, closeReason } from "./closeCodes.js";
@@ -20,27 +26,31 @@ export type PsLimits = Pick<
 /** Why an inbound frame was dropped (counted in metrics). */
 export type PsDrop = "not-json" | "invalid" | "rate-limited";
 
-export interface PsSocketOptions {
+type RoleSchema = typeof PsStreamerMessageSchema | typeof PsPlayerMessageSchema;
+
+export interface PsSocketOptions<S extends RoleSchema> {
   ws: WebSocket;
+  /** What this role may send; other types are ignored silently, as every Epic component does. */
+  schema: S;
   limits: () => PsLimits;
   clock: Clock;
   log: Logger;
-  /** A frame that parsed as a JSON object with a string `type`. */
-  onFrame(frame: PsFrame): void;
+  /** A valid message of this role. */
+  onMessage(message: z.infer<S>): void;
   /** A frame was dropped. */
   onDrop(why: PsDrop): void;
 }
 
-export class PsSocket {
+export class PsSocket<S extends RoleSchema> {
   readonly #ws: WebSocket;
   readonly #limits: () => PsLimits;
   readonly #bucket: TokenBucket;
-  readonly #options: PsSocketOptions;
+  readonly #options: PsSocketOptions<S>;
   readonly log: Logger;
   #violations = 0;
   #closed = false;
 
-  constructor(options: PsSocketOptions) {
+  constructor(options: PsSocketOptions<S>) {
     this.#ws = options.ws;
     this.#limits = options.limits;
     this.#options = options;
@@ -128,8 +138,18 @@ export class PsSocket {
       this.violation("invalid");
       return;
     }
+    const parsed = parsePs(this.#options.schema, frame);
+    if (parsed.kind === "unknown") return;
+    if (parsed.kind === "invalid") {
+      this.log.debug(
+        { type: parsed.type, problem: parsed.problem },
+        "dropped an invalid Pixel Streaming message",
+      );
+      this.violation("invalid");
+      return;
+    }
     try {
-      this.#options.onFrame(frame as PsFrame);
+      this.#options.onMessage(parsed.message);
     } catch (error) {
       this.log.error({ err: error }, "Pixel Streaming message handler failed");
     }

@@ -17,15 +17,18 @@
 import type { Logger } from "pino";
 import type { WebSocket } from "ws";
 import type { SessionCloseReason } from "@heartline/shared";
-import { PsStreamerMessageSchema, isPsRelayed, ps, type PsFrame } from "@heartline/shared/pixelstreaming";
+import {
+  PsStreamerMessageSchema,
+  isPsRelayed,
+  ps,
+  type PsStreamerMessage,
+} from "@heartline/shared/pixelstreaming";
 import type { TimerHandle } from "@heartline/shared/timing";
 import type { Peer, PeerMessage, PeerTransport } from "../sessions/Peer.js";
 import { PsClose } from "./closeCodes.js";
 import type { PsContext } from "./context.js";
 import { PsSocket } from "./PsSocket.js";
 import { sanitizeStreamerId } from "./streamerId.js";
-
-const KNOWN_TYPES = new Set<string>(PsStreamerMessageSchema.options.map((o) => o.shape.type.value));
 
 export interface PsStreamerOptions {
   /** Ids the streamer's key is bound to (undefined: any). */
@@ -41,7 +44,7 @@ export interface PsStreamerOptions {
 export class PsStreamer {
   peer: Peer | undefined;
   readonly #ctx: PsContext;
-  readonly #socket: PsSocket;
+  readonly #socket: PsSocket<typeof PsStreamerMessageSchema>;
   readonly #options: PsStreamerOptions;
   #log: Logger;
   readonly #transport: PeerTransport;
@@ -53,7 +56,7 @@ export class PsStreamer {
   /** Player ids of this streamer's sessions, kept to say `playerDisconnected` after they close. */
   readonly #players = new Map<string, string>();
   /** Frames that arrived while an `endpointId` was being decided (cluster claim); replayed after. */
-  #queue: PsFrame[] | undefined;
+  #queue: PsStreamerMessage[] | undefined;
   #lapsed = false;
 
   constructor(ws: WebSocket, ctx: PsContext, options: PsStreamerOptions, log: Logger) {
@@ -63,13 +66,14 @@ export class PsStreamer {
     this.lastHeardAt = ctx.clock.now();
     this.#socket = new PsSocket({
       ws,
+      schema: PsStreamerMessageSchema,
       limits: () => ctx.config().limits,
       clock: ctx.clock,
       log,
-      onFrame: (frame) => {
+      onMessage: (message) => {
         this.#heard();
-        if (this.#queue) this.#queue.push(frame);
-        else this.#onFrame(frame);
+        if (this.#queue) this.#queue.push(message);
+        else this.#onMessage(message);
       },
       onDrop: (why) => ctx.probe?.dropped("streamer", why),
     });
@@ -178,15 +182,7 @@ export class PsStreamer {
     }
   }
 
-  #onFrame(frame: PsFrame): void {
-    if (!KNOWN_TYPES.has(frame.type)) return;
-    const parsed = PsStreamerMessageSchema.safeParse(frame);
-    if (!parsed.success) {
-      this.#log.debug({ type: frame.type }, "dropped an invalid Pixel Streaming message");
-      this.#socket.violation("invalid");
-      return;
-    }
-    const message = parsed.data;
+  #onMessage(message: PsStreamerMessage): void {
     switch (message.type) {
       case "endpointId":
         this.#identify(message.id);
@@ -262,7 +258,7 @@ export class PsStreamer {
       .finally(() => {
         const queued = this.#queue ?? [];
         this.#queue = undefined;
-        for (const frame of queued) this.#onFrame(frame);
+        for (const message of queued) this.#onMessage(message);
       });
   }
 

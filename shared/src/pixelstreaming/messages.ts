@@ -110,6 +110,37 @@ export type PsIceServer = z.infer<typeof PsIceServerSchema>;
 export type PsStreamerMessage = z.infer<typeof PsStreamerMessageSchema>;
 export type PsPlayerMessage = z.infer<typeof PsPlayerMessageSchema>;
 
+type PsSchema =
+  typeof PsStreamerMessageSchema | typeof PsPlayerMessageSchema | typeof PsToStreamerMessageSchema;
+
+/** One frame read against a role's schema: a message, a type to ignore, or a broken known message. */
+export type PsParsed<T> =
+  | { kind: "message"; message: T }
+  | { kind: "unknown"; type: string | undefined }
+  | { kind: "invalid"; type: string; problem: string };
+
+const knownTypes = new WeakMap<PsSchema, ReadonlySet<string>>();
+
+/**
+ * Reads a decoded frame as one of `schema`'s messages. A type the schema does not have is
+ * `unknown` (every Epic component ignores those, silently); a known type with missing or mistyped
+ * fields is `invalid`.
+ */
+export function parsePs<S extends PsSchema>(schema: S, raw: unknown): PsParsed<z.infer<S>> {
+  let known = knownTypes.get(schema);
+  if (!known) {
+    known = new Set<string>(schema.options.map((option) => option.shape.type.value));
+    knownTypes.set(schema, known);
+  }
+  const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  if (typeof type !== "string" || !known.has(type)) {
+    return { kind: "unknown", type: typeof type === "string" ? type : undefined };
+  }
+  const result = (schema as z.ZodType).safeParse(raw);
+  if (!result.success) return { kind: "invalid", type, problem: z.prettifyError(result.error) };
+  return { kind: "message", message: result.data as z.infer<S> };
+}
+
 /**
  * The messages the hub relays between the two ends of a session, by the role that sends them.
  * Everything else is answered by the hub or ignored (unknown types are ignored, as by every Epic

@@ -7,11 +7,13 @@
  * type the agent does not know is ignored (as by every Epic component). Outbound messages are
  * built below with exactly the proto's fields: Epic's tools reject unknown fields.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import {
   PS_PROTOCOL_VERSION,
   PsToStreamerMessageSchema as PsInboundSchema,
+  parsePs,
   type PsIceServer,
+  type PsParsed as SharedPsParsed,
 } from "@heartline/shared/pixelstreaming";
 
 // The version Unreal's PS2 plugin announces (the hub's too); nobody negotiates it. The schema of
@@ -21,15 +23,8 @@ export { PS_PROTOCOL_VERSION, PsInboundSchema, type PsIceServer };
 export type PsInbound = z.infer<typeof PsInboundSchema>;
 export type PsInboundType = PsInbound["type"];
 
-const KNOWN_TYPES: ReadonlySet<string> = new Set(
-  PsInboundSchema.options.map((option) => option.shape.type.value),
-);
-
 /** The outcome of reading one frame: a message, a type the agent ignores, or a broken known message. */
-export type PsParsed =
-  | { kind: "message"; message: PsInbound }
-  | { kind: "unknown"; type: string | undefined }
-  | { kind: "invalid"; type: string; problem: string };
+export type PsParsed = SharedPsParsed<PsInbound>;
 
 export function parsePsFrame(text: string): PsParsed {
   let raw: unknown;
@@ -38,13 +33,7 @@ export function parsePsFrame(text: string): PsParsed {
   } catch {
     return { kind: "unknown", type: undefined };
   }
-  const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
-  if (typeof type !== "string" || !KNOWN_TYPES.has(type)) {
-    return { kind: "unknown", type: typeof type === "string" ? type : undefined };
-  }
-  const result = PsInboundSchema.safeParse(raw);
-  if (!result.success) return { kind: "invalid", type, problem: z.prettifyError(result.error) };
-  return { kind: "message", message: result.data };
+  return parsePs(PsInboundSchema, raw);
 }
 
 /** The ICE candidate as Epic's frontend and Unreal send it (all four keys). */
