@@ -20,6 +20,7 @@ import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { IceServer } from "@heartline/shared";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
+import { clientAddressOf, ownOriginOf } from "../access/forwarded.js";
 import { turnCredentials } from "../access/turnCredentials.js";
 import { TokenBucket } from "../signaling/TokenBucket.js";
 import type { Peer } from "../sessions/Peer.js";
@@ -282,20 +283,13 @@ function cookieOf(req: IncomingMessage, name: string): string | undefined {
   return undefined;
 }
 
-function firstHeaderValue(value: string | string[] | undefined): string | undefined {
-  const first = (Array.isArray(value) ? value[0] : value)?.split(",")[0]?.trim();
-  return first === "" ? undefined : first;
-}
-
 function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? firstHeaderValue(req.headers["x-forwarded-for"]) : undefined;
-  return forwarded ?? req.socket.remoteAddress ?? "unknown";
+  return clientAddressOf(req.headers, req.socket.remoteAddress ?? "unknown", trustProxy);
 }
 
 function ownOrigin(req: IncomingMessage, trustProxy: boolean): string {
-  const forwardedProto = trustProxy ? firstHeaderValue(req.headers["x-forwarded-proto"]) : undefined;
   const secure = "encrypted" in req.socket && req.socket.encrypted === true;
-  return `${forwardedProto ?? (secure ? "https" : "http")}://${req.headers.host ?? ""}`;
+  return ownOriginOf(req.headers, secure, trustProxy);
 }
 
 /** Answers an upgrade with an HTTP status and closes it (no WebSocket is made). */

@@ -9,6 +9,7 @@
 import { HandshakeAuthSchema, HandshakeError, type HandshakeAuth } from "@heartline/shared";
 import type { Logger } from "pino";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
+import { clientAddressOf, ownOriginOf } from "../access/forwarded.js";
 import type { Peer } from "../sessions/Peer.js";
 import type { HubSocket } from "./types.js";
 
@@ -93,27 +94,13 @@ export interface HandshakeMiddlewareOptions extends HandshakeContext {
   ): Promise<{ ok: true } | { ok: false; heldBy: string }>;
 }
 
-function firstHeaderValue(value: string | string[] | undefined): string | undefined {
-  const first = (Array.isArray(value) ? value[0] : value)?.split(",")[0]?.trim();
-  return first === "" ? undefined : first;
-}
-
-/**
- * The client's address: the socket's peer, or behind a trusted reverse proxy the left-most
- * X-Forwarded-For entry (the proxy appends what it saw).
- */
+/** The client's address (see access/forwarded.ts). */
 export function clientAddress(socket: HubSocket, trustProxy: boolean): string {
-  const forwarded = trustProxy ? firstHeaderValue(socket.handshake.headers["x-forwarded-for"]) : undefined;
-  return forwarded ?? socket.handshake.address;
+  return clientAddressOf(socket.handshake.headers, socket.handshake.address, trustProxy);
 }
 
-/** The origin a page served by this hub has, from the request the browser made. */
 function ownOrigin(socket: HubSocket, trustProxy: boolean): string {
-  const forwardedProto = trustProxy
-    ? firstHeaderValue(socket.handshake.headers["x-forwarded-proto"])
-    : undefined;
-  const scheme = forwardedProto ?? (socket.handshake.secure ? "https" : "http");
-  return `${scheme}://${socket.handshake.headers.host ?? ""}`;
+  return ownOriginOf(socket.handshake.headers, socket.handshake.secure, trustProxy);
 }
 
 export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Logger) {
