@@ -35,7 +35,7 @@ try {
   }
   throw error;
 }
-const { host, port } = hubConfig.config;
+const { host, port, pixelStreaming: psConfig } = hubConfig.config;
 const reachableHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
 const hubUrl = `http://${reachableHost}:${port}`;
 
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     return;
   }
   if (pixelStreaming) {
-    const streamerUrl = `${hubUrl.replace(/^http/, "ws")}${hubConfig.config.pixelStreaming.streamerPath}`;
+    const streamerUrl = `${hubUrl.replace(/^http/, "ws")}${psConfig.streamerPath}`;
     start("streamer-agent/src/cli.ts", [
       "--protocol",
       "pixelstreaming",
