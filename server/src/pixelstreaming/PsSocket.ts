@@ -63,6 +63,12 @@ export class PsSocket<S extends RoleSchema> {
     this.#ws.on("close", () => {
       this.#closed = true;
     });
+    // A frame the WebSocket layer refuses (over maxPayload: 1009; invalid UTF-8: 1007) closes the
+    // socket; without a listener the error would be thrown out of the hub.
+    this.#ws.on("error", (error: Error & { code?: string }) => {
+      this.log.warn({ code: error.code, reason: error.message }, "Pixel Streaming socket error; closing it");
+      options.onDrop("invalid");
+    });
   }
 
   get ws(): WebSocket {
