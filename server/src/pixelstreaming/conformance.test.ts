@@ -676,25 +676,28 @@ describe("nothing unsolicited (T3, T4, T6)", () => {
 });
 
 describe("close codes (T5)", () => {
-  it("`disconnectPlayer` closes that player with 1011 and the streamer's reason; the streamer gets `playerDisconnected`", async () => {
+  it("`disconnectPlayer` closes that player with 1001 `kicked` (it stays out; Wilbur's 1011 makes it reconnect at once); the streamer gets `playerDisconnected`", async () => {
     const hub = await psHub();
     const { s } = await hub.streamer("ue5");
     const p = await hub.player();
     const playerId = await hub.subscribe(p, s, "ue5");
     s.send(Messages.disconnectPlayer, { playerId, reason: "bad ICE" });
-    expect(await p.closed).toEqual({ code: 1011, reason: "bad ICE" });
+    expect(await p.closed).toEqual({ code: 1001, reason: "kicked" });
+    expect(hub.test.logs).toContainEqual(
+      expect.objectContaining({ msg: "streamer disconnected a player", reason: "bad ICE" }),
+    );
     expect(await s.next("playerDisconnected")).toEqual({ type: "playerDisconnected", playerId });
     expect(s.isOpen).toBe(true);
   });
 
-  it("`disconnectPlayer` with a reason longer than a close frame holds still closes the player", async () => {
+  it("`disconnectPlayer` with a reason longer than a close frame holds still closes the player, as kicked", async () => {
     const hub = await psHub();
     const { s } = await hub.streamer("ue5");
     const p = await hub.player();
     const playerId = await hub.subscribe(p, s, "ue5");
     s.send(Messages.disconnectPlayer, { playerId, reason: "é".repeat(200) });
     const closed = await closedWithin(p, STEP_MS);
-    expect(closed?.code).toBe(1011);
+    expect(closed?.code).toBe(1001);
     expect(Buffer.byteLength(closed?.reason ?? "")).toBeLessThanOrEqual(123);
     expect(await s.next("playerDisconnected")).toEqual({ type: "playerDisconnected", playerId });
   });
