@@ -28,6 +28,12 @@ export interface PsEvent {
   data?: Record<string, string | number | boolean>;
 }
 
+/** Frames presented since `countPresentedFrames`, with each one's `performance.now()` in the page. */
+export interface PresentedFrames {
+  frames: number;
+  times: number[];
+}
+
 /** One WebSocket the page opened, as the page itself saw it. */
 export interface PageSocket {
   url: string;
@@ -43,6 +49,7 @@ declare global {
   interface Window {
     psEvents?: PsEvent[];
     psSockets?: PageSocket[];
+    psPresented?: PresentedFrames;
   }
 }
 
@@ -128,6 +135,48 @@ export async function framesDecodedOver(page: Page, windowMs: number): Promise<n
   const before = await count();
   await page.waitForTimeout(windowMs);
   return Math.max(0, (await count()) - before);
+}
+
+/**
+ * From now on, counts the frames the page's video element presents (`requestVideoFrameCallback`),
+ * across the new peer connections Epic's frontend builds on the same element: unlike
+ * `totalVideoFrames`, the count never starts again.
+ */
+export async function countPresentedFrames(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const video = document.querySelector("video");
+    if (!video) throw new Error("Epic's page has no video element");
+    const presented: PresentedFrames = { frames: 0, times: [] };
+    window.psPresented = presented;
+    const onFrame = (now: number): void => {
+      presented.frames += 1;
+      presented.times.push(now);
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  });
+}
+
+/** What `countPresentedFrames` counted. */
+export function presentedFrames(page: Page): Promise<PresentedFrames> {
+  return page.evaluate(() => {
+    const presented = window.psPresented ?? { frames: 0, times: [] };
+    return { frames: presented.frames, times: [...presented.times] };
+  });
+}
+
+/**
+ * The page time at which playback resumed for good: the first frame of the first second in which
+ * at least `fps` frames were presented.
+ */
+export function sustainedFrom(presented: PresentedFrames, fps = 10): number | undefined {
+  const { times } = presented;
+  for (let i = 0; i + fps - 1 < times.length; i++) {
+    const start = times[i] ?? Number.NaN;
+    const end = times[i + fps - 1] ?? Number.NaN;
+    if (end - start <= 1000) return start;
+  }
+  return undefined;
 }
 
 /** Frames the page's video element has decoded so far, and its picture size. */
