@@ -37,8 +37,8 @@ export class HubMetrics {
   readonly #handshakeRefusals: Counter<"code">;
   readonly #heartbeatRtt: Histogram;
   readonly #relayLatency: Histogram;
-  readonly #psRelayed: Counter<"from">;
-  readonly #psDropped: Counter<"from" | "reason">;
+  readonly #psRelayed: Counter<"from"> | undefined;
+  readonly #psDropped: Counter<"from" | "reason"> | undefined;
 
   constructor({
     registry,
@@ -60,19 +60,20 @@ export class HubMetrics {
           this.set({ role: "player" }, counts.player);
         },
       });
+      this.#psRelayed = new Counter({
+        name: "heartline_ps_relayed_total",
+        help: "Pixel Streaming messages relayed to the other end of a session, by the sender's role",
+        labelNames: ["from"],
+        registers: [register],
+      });
+      this.#psDropped = new Counter({
+        name: "heartline_ps_dropped_total",
+        help: "Pixel Streaming messages dropped (not-json, invalid, rate-limited), by the sender's role",
+        labelNames: ["from", "reason"],
+        registers: [register],
+      });
     }
-    this.#psRelayed = new Counter({
-      name: "heartline_ps_relayed_total",
-      help: "Pixel Streaming messages relayed to the other end of a session, by the sender's role",
-      labelNames: ["from"],
-      registers: [register],
-    });
-    this.#psDropped = new Counter({
-      name: "heartline_ps_dropped_total",
-      help: "Pixel Streaming messages dropped (not-json, invalid, rate-limited), by the sender's role",
-      labelNames: ["from", "reason"],
-      registers: [register],
-    });
+
     if (cluster) {
       new Gauge({
         name: "heartline_cluster_redis_up",
@@ -189,11 +190,11 @@ export class HubMetrics {
 
   /** A message took `seconds` from receipt to forward. */
   psRelayed(from: "streamer" | "player"): void {
-    this.#psRelayed.inc({ from });
+    this.#psRelayed?.inc({ from });
   }
 
   psDropped(from: "streamer" | "player", reason: string): void {
-    this.#psDropped.inc({ from, reason });
+    this.#psDropped?.inc({ from, reason });
   }
 
   relayed(seconds: number): void {

@@ -34,9 +34,8 @@ import type { SessionRelay } from "../sessions/SessionRelay.js";
 /** The cookie the `/ps/` page sets from `?token=`, sent by the browser on the upgrade to `/`. */
 export const PS_TOKEN_COOKIE = "heartline_ps_token";
 
-/** Upgrades one address may make: a burst, then a sustained rate (Unreal retries every 2 s). */
-const UPGRADE_BURST = 20;
-const UPGRADES_PER_SECOND = 5;
+/** Idle upgrade buckets are forgotten at most this often (a bucket idle long enough is full: as new). */
+const SWEEP_AT_MOST_EVERY_MS = 1000;
 
 export interface PixelStreamingEndpointOptions {
   registry: SessionRegistry;
@@ -61,7 +60,9 @@ export class PixelStreamingEndpoint {
   readonly #streamerSockets = new Set<PsStreamer>();
   readonly #players = new Set<PsPlayer>();
   readonly #perAddress = new Map<string, number>();
-  readonly #upgradeBuckets = new Map<string, TokenBucket>();
+  /** Upgrade rate per address, with when it was last used; idle full ones are swept. */
+  readonly #upgradeBuckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
+  #sweptAt = 0;
 
   constructor(options: PixelStreamingEndpointOptions) {
     this.#options = options;
@@ -153,12 +154,7 @@ export class PixelStreamingEndpoint {
     const config = this.#options.config();
     const address = clientAddress(req, config.trustProxy);
     const log = this.#log.child({ role, address });
-    let bucket = this.#upgradeBuckets.get(address);
-    if (!bucket) {
-      bucket = new TokenBucket(UPGRADES_PER_SECOND, UPGRADE_BURST, () => this.#options.clock.now());
-      this.#upgradeBuckets.set(address, bucket);
-    }
-    if (!bucket.take()) {
+    if (!this.#takeUpgrade(address, config.pixelStreaming)) {
       log.warn("Pixel Streaming upgrade refused: too many upgrades from this address");
       refuse(socket, 429, "too many connection attempts from this address; slow down");
       return;
@@ -219,6 +215,35 @@ export class PixelStreamingEndpoint {
       });
       log.info({ peerId: player.peer.id }, "Pixel Streaming player connected");
     });
+  }
+
+  /** One upgrade from `address`, if its rate allows (pixelStreaming.upgradesPerSecond, upgradeBurst). */
+  #takeUpgrade(address: string, limits: { upgradesPerSecond: number; upgradeBurst: number }): boolean {
+    const { clock } = this.#options;
+    const now = clock.now();
+    // A bucket unused for this long has refilled to the brim: forgetting it changes nothing.
+    const fullAfterMs = (limits.upgradeBurst / limits.upgradesPerSecond) * 1000;
+    if (now - this.#sweptAt > Math.max(fullAfterMs, SWEEP_AT_MOST_EVERY_MS)) {
+      this.#sweptAt = now;
+      for (const [key, entry] of this.#upgradeBuckets) {
+        if (now - entry.usedAt > fullAfterMs) this.#upgradeBuckets.delete(key);
+      }
+    }
+    let entry = this.#upgradeBuckets.get(address);
+    if (!entry) {
+      entry = {
+        bucket: new TokenBucket(limits.upgradesPerSecond, limits.upgradeBurst, () => clock.now()),
+        usedAt: now,
+      };
+      this.#upgradeBuckets.set(address, entry);
+    }
+    entry.usedAt = now;
+    return entry.bucket.take();
+  }
+
+  /** Addresses whose upgrade rate is tracked now (idle ones are forgotten). */
+  get trackedAddresses(): number {
+    return this.#upgradeBuckets.size;
   }
 
   #accept(

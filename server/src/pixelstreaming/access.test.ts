@@ -37,9 +37,13 @@ async function closedHub(overrides: Record<string, unknown> = {}): Promise<TestH
 const wsUrl = (hub: TestHub, path: string) => hub.url.replace(/^http/, "ws") + path;
 
 /** The HTTP status an upgrade was refused with, or 101 when it opened. */
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+function upgradeStatus(
+  url: string,
+  headers: Record<string, string> = {},
+  localAddress?: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url, { headers, ...(localAddress === undefined ? {} : { localAddress }) });
     ws.once("open", () => {
       ws.terminate();
       resolve(101);
@@ -153,6 +157,23 @@ describe("every address", () => {
     // The first 20 reach the key check; the bucket refills at 5 a second, far slower than this.
     expect(statuses.slice(0, 20)).toEqual(Array<number>(20).fill(401));
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(5);
+  });
+
+  it("upgrade rates are per address and configurable; an idle address is forgotten", async () => {
+    const hub = await closedHub({
+      auth: { open: true },
+      pixelStreaming: { enabled: true, upgradesPerSecond: 50, upgradeBurst: 2 },
+    });
+    const from = (host: string) => upgradeStatus(wsUrl(hub, "/"), {}, host);
+    expect([await from("127.0.0.2"), await from("127.0.0.2"), await from("127.0.0.2")]).toEqual([
+      101, 101, 429,
+    ]);
+    // Another address has its own allowance.
+    expect(await from("127.0.0.3")).toBe(101);
+    expect(hub.hub.pixelStreaming?.trackedAddresses).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await from("127.0.0.4")).toBe(101);
+    expect(hub.hub.pixelStreaming?.trackedAddresses).toBe(1);
   });
 
   it("a path that is not Pixel Streaming's is still socket.io's (heartline's own clients work beside it)", async () => {

@@ -221,6 +221,13 @@ export const HubConfigSchema = z.strictObject({
         description:
           "Folder of the built Pixel Streaming player to serve at /ps/ (default: ps-player/dist of this checkout)",
       }),
+      upgradesPerSecond: z.number().positive().max(100_000).default(5).meta({
+        description:
+          "Pixel Streaming WebSocket upgrades one address may make per second, after upgradeBurst (Unreal retries every 2 s); over it: 429",
+      }),
+      upgradeBurst: z.number().int().min(1).max(100_000).default(20).meta({
+        description: "Pixel Streaming WebSocket upgrades one address may make at once",
+      }),
     })
     .prefault({}),
   tls: z
