@@ -72,6 +72,11 @@ export class HubMetrics {
         labelNames: ["from", "reason"],
         registers: [register],
       });
+      for (const from of ["streamer", "player"]) {
+        this.#psRelayed.inc({ from }, 0);
+        for (const reason of ["not-json", "invalid", "rate-limited"])
+          this.#psDropped.inc({ from, reason }, 0);
+      }
     }
 
     if (cluster) {

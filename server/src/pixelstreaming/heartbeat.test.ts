@@ -84,6 +84,9 @@ describe("Pixel Streaming players", () => {
     expect(ended).toMatchObject({ reason: "player-heartbeat-timeout", streamerId: committedId });
     const metrics = await (await fetch(`${hub.url}/metrics`)).text();
     expect(metrics).toContain('heartline_session_endings_total{reason="player-heartbeat-timeout"} 1');
+    expect(metrics).toContain('heartline_ps_sockets{role="streamer"} 1');
+    expect(metrics).toMatch(/^heartline_ps_relayed_total\{from="streamer"\} 0$/m);
+    expect(metrics).toMatch(/^heartline_ps_dropped_total\{from="player",reason="invalid"\} 0$/m);
   });
 
   it("with playerPing=ws the browser's WebSocket pongs count instead, and no JSON ping is sent", async () => {
