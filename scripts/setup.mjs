@@ -3,9 +3,12 @@
 // (ffmpeg and fonts for the agent, chromium for the browser tests), pnpm at the pinned version,
 // and the workspace's packages. Idempotent and quick when everything is already there.
 //
+// One line per step, with what is installed and why, and how long it took; the package
+// managers' own output goes to .heartline/setup.log, whose end is shown when a step fails.
+//
 //   node scripts/setup.mjs [--media] [--browser] [--quiet]
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,6 +22,7 @@ const die = (line) => {
   console.error(`setup: ${line}`);
   process.exit(1);
 };
+const logFile = join(root, ".heartline", "setup.log");
 
 // Node
 const [major, minor] = process.versions.node.split(".").map(Number);
@@ -80,11 +84,14 @@ if (missing.length > 0) {
   if (!onPath("apt-get")) die(`install ${pkgs.join(", ")} with your package manager and run this again.`);
   const prefix = isRoot ? [] : onPath("sudo") ? ["sudo"] : null;
   if (prefix === null) die(`run as root: apt-get update && apt-get install -y ${pkgs.join(" ")}`);
-  say(`installing ${pkgs.join(", ")} with apt-get (a minute or two)…`);
-  run([...prefix, "apt-get", "update", "-qq"], { DEBIAN_FRONTEND: "noninteractive" });
-  run([...prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", ...pkgs], {
+  await run("reading Debian's package lists (apt-get update)", [...prefix, "apt-get", "update", "-qq"], {
     DEBIAN_FRONTEND: "noninteractive",
   });
+  await run(
+    `installing ${pkgs.join(", ")} with apt-get (a minute or two)`,
+    [...prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", ...pkgs],
+    { DEBIAN_FRONTEND: "noninteractive" },
+  );
   const still = missing.filter((m) => !m.present());
   if (still.length > 0) die(`apt-get finished but ${still.map((m) => m.pkg).join(", ")} is still missing.`);
 }
@@ -93,8 +100,10 @@ if (missing.length > 0) {
 const pinned = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager.split("@")[1];
 const pnpmVersion = capture("pnpm", ["--version"]);
 if (pnpmVersion !== pinned) {
-  say(`installing pnpm ${pinned}${pnpmVersion ? ` (found ${pnpmVersion})` : ""}…`);
-  run(["npm", "install", "--global", "--no-fund", "--no-audit", `pnpm@${pinned}`]);
+  await run(
+    `installing pnpm ${pinned}${pnpmVersion ? ` (found ${pnpmVersion})` : ""}, the workspace's package manager`,
+    ["npm", "install", "--global", "--no-fund", "--no-audit", `pnpm@${pinned}`],
+  );
   if (capture("pnpm", ["--version"]) !== pinned) {
     die(`pnpm ${pinned} is not on PATH after installing it; run: npm install -g pnpm@${pinned}`);
   }
@@ -104,8 +113,11 @@ if (pnpmVersion !== pinned) {
 const marker = join(root, "node_modules", ".modules.yaml");
 const lock = join(root, "pnpm-lock.yaml");
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
-  say("installing packages (pnpm install --frozen-lockfile)…");
-  run(["pnpm", "install", "--frozen-lockfile"]);
+  await run("installing the workspace's npm packages (pnpm install --frozen-lockfile)", [
+    "pnpm",
+    "install",
+    "--frozen-lockfile",
+  ]);
 }
 say("ready");
 
@@ -126,11 +138,43 @@ function capture(command, commandArgs) {
     return undefined;
   }
 }
-function run(argv, env = {}) {
-  const result = spawnSync(argv[0], argv.slice(1), {
-    cwd: root,
-    stdio: "inherit",
-    env: { ...process.env, ...env },
+/**
+ * One step: says what and why, sends the command's output to the log, says every 15 s that it is
+ * still going, and how long it took; on failure shows the log's end and what to do next.
+ */
+async function run(what, argv, env = {}) {
+  mkdirSync(dirname(logFile), { recursive: true });
+  if (!existsSync(logFile)) writeFileSync(logFile, "");
+  appendFileSync(logFile, `\n$ ${argv.join(" ")}\n`);
+  say(`${what}…`);
+  const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  const ticker = setInterval(() => {
+    say(`  …still ${what.split(" (")[0]} (${elapsed()})`);
+  }, 15_000);
+  const code = await new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
+    child.stdout.on("data", (chunk) => appendFileSync(logFile, chunk));
+    child.stderr.on("data", (chunk) => appendFileSync(logFile, chunk));
+    child.once("error", (error) => {
+      appendFileSync(logFile, `${error.message}\n`);
+      resolve(127);
+    });
+    child.once("close", (status, signal) => resolve(status ?? signal));
   });
-  if (result.status !== 0) die(`'${argv.join(" ")}' failed (exit ${result.status ?? result.signal}).`);
+  clearInterval(ticker);
+  if (code === 0) {
+    say(`  done in ${elapsed()}`);
+    return;
+  }
+  const tail = readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-25).join("\n");
+  console.error(tail);
+  die(
+    `'${argv.join(" ")}' failed (exit ${code}) after ${elapsed()}. Its output is above and in full in ${logFile}. ` +
+      "Check the network and disk space, fix what it names, and run the same command again (setup is idempotent).",
+  );
 }
