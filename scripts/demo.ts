@@ -3,15 +3,20 @@
  * Extra arguments go to the hub (`pnpm demo --port 9000 --heartbeat-interval-ms 1000`).
  * `--pixel-streaming`: the hub speaks Epic's Pixel Streaming too, the agent streams as a Pixel
  * Streaming streamer (like Unreal), and the link is Epic's stock player at /ps/.
- * Ctrl-C stops both.
+ * The demo also makes an admin token for this run (unless one is configured), so the dashboard
+ * is one click away. Ctrl-C stops both.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ConfigError, HubConfigSchema, loadConfig } from "@heartline/shared/config";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STREAMER_ID = "demo";
 const pixelStreaming = process.argv.includes("--pixel-streaming");
+// A fresh admin token for this run only, so the dashboard works out of the box; a configured
+// admin.token (file, environment or --admin-token) wins, as later sources do.
+const demoAdminToken = randomBytes(24).toString("hex");
 // The demo lets anyone on this machine watch: open mode, stated explicitly. Later flags win.
 const args = [
   "--auth-open",
@@ -36,6 +41,9 @@ try {
   throw error;
 }
 const { host, port, pixelStreaming: psConfig } = hubConfig.config;
+const configuredAdminToken = hubConfig.config.admin.token !== undefined;
+if (!configuredAdminToken) args.push("--admin-token", demoAdminToken);
+
 const reachableHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
 const hubUrl = `http://${reachableHost}:${port}`;
 
@@ -96,6 +104,7 @@ async function main(): Promise<void> {
     stop(1);
     return;
   }
+  const lines: [string, string][] = [];
   if (pixelStreaming) {
     const streamerUrl = `${hubUrl.replace(/^http/, "ws")}${psConfig.streamerPath}`;
     start("streamer-agent/src/cli.ts", [
@@ -106,16 +115,29 @@ async function main(): Promise<void> {
       "--id",
       STREAMER_ID,
     ]);
-    process.stdout.write(
-      `\n  heartline demo is running, speaking Pixel Streaming.\n\n  Open Epic's player:  ${hubUrl}/ps/?StreamerId=${STREAMER_ID}\n  (UE 5.7 frontend:    ${hubUrl}/ps/ue5.7/?StreamerId=${STREAMER_ID})\n  Stop:                Ctrl-C\n\n`,
+    lines.push(
+      ["Open Epic's player", `${hubUrl}/ps/?StreamerId=${STREAMER_ID}`],
+      ["  (UE 5.7 frontend)", `${hubUrl}/ps/ue5.7/?StreamerId=${STREAMER_ID}`],
     );
-    return;
+  } else {
+    start("streamer-agent/src/cli.ts", ["--hub", hubUrl, "--id", STREAMER_ID]);
+    lines.push(["Open the player", `${hubUrl}/?streamer=${STREAMER_ID}`]);
   }
-  start("streamer-agent/src/cli.ts", ["--hub", hubUrl, "--id", STREAMER_ID]);
-  const url = `${hubUrl}/?streamer=${STREAMER_ID}`;
-  process.stdout.write(
-    `\n  heartline demo is running.\n\n  Open the player:  ${url}\n  Stop:             Ctrl-C\n\n`,
-  );
+  if (configuredAdminToken) {
+    lines.push(["Dashboard", `${hubUrl}/dashboard (sign in with your admin.token)`]);
+  } else {
+    lines.push(
+      ["Dashboard", `${hubUrl}/dashboard#token=${demoAdminToken}`],
+      ["", "(demo only: an admin token made for this run; set admin.token for real use)"],
+    );
+  }
+  lines.push(["Stop", "Ctrl-C"]);
+  const width = Math.max(...lines.map(([label]) => label.length)) + 3;
+  const title = pixelStreaming
+    ? "heartline demo is running, speaking Pixel Streaming."
+    : "heartline demo is running.";
+  const body = lines.map(([label, value]) => `  ${(label ? `${label}:` : "").padEnd(width)}${value}`);
+  process.stdout.write(`\n  ${title}\n\n${body.join("\n")}\n\n`);
 }
 
 await main();
