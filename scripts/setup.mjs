@@ -57,6 +57,11 @@ if (args.has("--browser")) {
     why: "the multi-node tests run hubs that share a real Redis",
   });
   wanted.push({
+    pkg: "prometheus",
+    present: () => onPath("promtool") && onPath("prometheus"),
+    why: "checks deploy/prometheus/ with promtool and runs a real Prometheus against a hub",
+  });
+  wanted.push({
     pkg: "faketime",
     present: () => onPath("faketime"),
     why: "skews the agent's clock in the clock-skew test",
