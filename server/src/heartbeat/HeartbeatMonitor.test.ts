@@ -130,6 +130,20 @@ describe("HeartbeatMonitor", () => {
       expect(lapses()).toEqual([{ sessionId: "s1", end: "player", at: 1600 + GRACE + 1 }]);
     });
 
+    it("after a long gap in pings, the first ping does not make the player stale before its grace", () => {
+      monitor.track("s1");
+      for (let i = 0; i < 8; i++) {
+        vi.advanceTimersByTime(200); // the streamer is back after a gap, but sent no ping yet
+        monitor.heard("s1", "streamer");
+      }
+      monitor.pingRelayed("s1"); // at 1600; the player last spoke at 0, and owed nothing
+      vi.advanceTimersByTime(1);
+      monitor.heard("s1", "player"); // its pong, a millisecond later
+      vi.advanceTimersByTime(TIMEOUT);
+      // No stale-then-fresh flap for the player (it answered in time).
+      expect(events.filter((e) => e.end === "player")).toEqual([]);
+    });
+
     it("one session lapsing does not affect another", () => {
       monitor.track("a");
       monitor.track("b");

@@ -48,6 +48,11 @@ interface EndClock {
   /** Clock time of the last message from this end for this session. */
   at: number;
   health: EndHealth;
+  /**
+   * Not stale before this clock time: a player that starts owing after a quiet spell has
+   * answerGraceMs to answer before it is even late (-Infinity: no such floor).
+   */
+  staleNotBefore: number;
 }
 
 interface Entry {
@@ -103,8 +108,8 @@ export class HeartbeatMonitor {
     const now = this.#clock.now();
     const entry: Entry = {
       id: sessionId,
-      streamer: { at: now, health: "fresh" },
-      player: { at: now, health: "fresh" },
+      streamer: { at: now, health: "fresh", staleNotBefore: Number.NEGATIVE_INFINITY },
+      player: { at: now, health: "fresh", staleNotBefore: Number.NEGATIVE_INFINITY },
       playerOwes: false,
       streamerElsewhere: options.streamerElsewhere ?? false,
       timer: undefined,
@@ -128,6 +133,7 @@ export class HeartbeatMonitor {
     if (!entry) return;
     const clock = entry[end];
     clock.at = this.#clock.now();
+    clock.staleNotBefore = Number.NEGATIVE_INFINITY;
     if (end === "player") entry.playerOwes = false;
     if (clock.health !== "fresh") {
       // Rare path (an end coming back): its next threshold is new, so re-arm from scratch.
@@ -147,7 +153,13 @@ export class HeartbeatMonitor {
     // After a quiet spell it had nothing to answer: it still gets answerGraceMs for this ping.
     const now = this.#clock.now();
     const { timeoutMs, answerGraceMs } = this.#timings;
-    entry.player.at = Math.max(entry.player.at, now - timeoutMs + answerGraceMs);
+    const graced = now - timeoutMs + answerGraceMs;
+    if (graced > entry.player.at) {
+      // After a quiet spell its old silence would make it stale at once, then fresh again when
+      // it answers a millisecond later: it is not late before its grace is over either.
+      entry.player.at = graced;
+      entry.player.staleNotBefore = now + answerGraceMs;
+    }
     // The player's next threshold may come before the armed timer; keep teardown on time.
     const next = this.#nextThreshold(entry.player);
     if (next < entry.firesAt - 1) {
@@ -171,7 +183,9 @@ export class HeartbeatMonitor {
   #nextThreshold(clock: EndClock): number {
     const { timeoutMs, staleAfterMs } = this.#timings;
     if (clock.health === "lapsed") return Number.POSITIVE_INFINITY;
-    if (clock.health === "fresh" && staleAfterMs < timeoutMs) return clock.at + staleAfterMs;
+    if (clock.health === "fresh" && staleAfterMs < timeoutMs) {
+      return Math.min(Math.max(clock.at + staleAfterMs, clock.staleNotBefore), clock.at + timeoutMs);
+    }
     return clock.at + timeoutMs;
   }
 
@@ -217,7 +231,12 @@ export class HeartbeatMonitor {
       clock.health = "lapsed";
       return "lapsed";
     }
-    if (silent > staleAfterMs && staleAfterMs < timeoutMs && clock.health === "fresh") {
+    if (
+      silent > staleAfterMs &&
+      staleAfterMs < timeoutMs &&
+      clock.health === "fresh" &&
+      now > clock.staleNotBefore
+    ) {
       clock.health = "stale";
       return "stale";
     }
