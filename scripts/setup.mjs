@@ -57,6 +57,11 @@ if (args.has("--browser")) {
     why: "the multi-node tests run hubs that share a real Redis",
   });
   wanted.push({
+    pkg: "nginx",
+    present: () => onSbin("nginx"),
+    why: "the reverse-proxy test runs deploy/nginx/heartline.conf in a real nginx",
+  });
+  wanted.push({
     pkg: "prometheus",
     present: () => onPath("promtool") && onPath("prometheus"),
     why: "checks deploy/prometheus/ with promtool and runs a real Prometheus against a hub",
