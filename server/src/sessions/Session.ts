@@ -36,6 +36,8 @@ export class Session {
   readonly startedAtEpochMs = Date.now();
   /** Its ends were told it started (false only while a cross-node open is pending). */
   started = false;
+  /** The streamer relayed an offer: it knows of the session (its `playerJoined` arrived). */
+  offered = false;
   /** Multi-node: the end on another node is late, as that node last reported. */
   remoteLate = false;
   /** Multi-node: whether the other node was last told that the end here is late. */

@@ -165,6 +165,22 @@ describe("resume", () => {
     expect(await p.next("ping")).toMatchObject({ sessionId, time: 1 });
   });
 
+  it("tells a resumed streamer playerJoined again for a session it has made no offer in", async () => {
+    const h = await start({ resumeGraceMs: 2000 });
+    const { s, sessionId } = await h.session("cam5");
+    const offered = await h.session("cam5");
+    offered.s.send({ type: "offer", sessionId: offered.sessionId, sdp: "v=0" });
+    const token = s.resumeToken;
+    await s.drop();
+    const back = await h.streamer("cam5", { resumeToken: token });
+    const resumed = await back.next("resumed");
+    expect([...resumed.sessionIds].sort()).toEqual([sessionId, offered.sessionId].sort());
+    expect(await back.next("playerJoined")).toEqual({ type: "playerJoined", sessionId });
+    // Only the session with no offer yet: the other one's playerJoined evidently arrived.
+    await sleep(200);
+    expect(back.seen.filter((m) => m.type === "playerJoined")).toEqual([{ type: "playerJoined", sessionId }]);
+  });
+
   it("lets a token take over from a socket the hub still thinks is open, without ending anything", async () => {
     const h = await start();
     const { s, p, sessionId } = await h.session();

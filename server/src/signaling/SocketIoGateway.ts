@@ -206,6 +206,13 @@ export class SocketIoGateway {
     if (resume) {
       this.#registry.peerResumed(peer, wasAway);
       previous?.close();
+      // A `playerJoined` sent while the link was failing may never have arrived: a streamer
+      // that has made no offer in a resumed session hears of it again (a duplicate is a no-op).
+      if (peer.role === "streamer") {
+        for (const session of peer.sessions) {
+          if (session.started && !session.offered) peer.send({ type: "playerJoined", sessionId: session.id });
+        }
+      }
     }
     log.info(
       { streamerId: peer.streamerId, address: socket.handshake.address, resumed: resume !== undefined },
