@@ -142,10 +142,6 @@ test("behind nginx the hub takes the client's address from X-Forwarded-For, not 
 });
 
 test("behind nginx the hub logs the player's own address when it connects", async ({ page, procs }) => {
-  // Known hub bug: SocketIoGateway logs "peer connected" with socket.handshake.address (the
-  // proxy's 127.0.0.9) instead of the trusted client address it already computed for its
-  // per-address count. Remove this line once the log uses that address.
-  test.fail(true, "peer connected logs the proxy's address, not clientAddress()");
   const hub = await proxiedHub(procs);
   await procs.agent(hub.url, "cam-nginx-address");
   if (!nginx) throw new Error("nginx did not start");

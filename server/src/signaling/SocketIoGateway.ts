@@ -215,7 +215,7 @@ export class SocketIoGateway {
       }
     }
     log.info(
-      { streamerId: peer.streamerId, address: socket.handshake.address, resumed: resume !== undefined },
+      { streamerId: peer.streamerId, address, resumed: resume !== undefined },
       "peer connected",
     );
 
