@@ -205,6 +205,9 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     handshakeRefused: (code: HandshakeError) => {
       metrics.handshakeRefused(code);
     },
+    stalledReader: () => {
+      metrics.stalledReader("heartline");
+    },
   };
   const router = new MessageRouter({ registry, relay, config, crossNode: remote, probe });
   const gateway = new SocketIoGateway({
@@ -236,6 +239,9 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
           },
           relayed: (role) => {
             metrics.psRelayed(role);
+          },
+          stalledReader: () => {
+            metrics.stalledReader("pixelstreaming");
           },
         },
         logger: logger.child({ component: "pixelstreaming" }),

@@ -95,6 +95,7 @@ describe("/metrics", () => {
       "heartline_relay_latency_seconds histogram",
       "heartline_session_endings_total counter",
       "heartline_sessions gauge",
+      "heartline_stalled_readers_total counter",
     ]);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
   });

@@ -37,6 +37,7 @@ export class HubMetrics {
   readonly #handshakeRefusals: Counter<"code">;
   readonly #heartbeatRtt: Histogram;
   readonly #relayLatency: Histogram;
+  readonly #stalledReaders: Counter<"protocol">;
   readonly #psRelayed: Counter<"from"> | undefined;
   readonly #psDropped: Counter<"from" | "reason"> | undefined;
 
@@ -152,6 +153,14 @@ export class HubMetrics {
       registers: [register],
     });
     for (const code of Object.values(HandshakeError)) this.#handshakeRefusals.inc({ code }, 0);
+    this.#stalledReaders = new Counter({
+      name: "heartline_stalled_readers_total",
+      help: "Sockets disconnected because their outbound buffer passed limits.maxBufferedBytes, by wire protocol",
+      labelNames: ["protocol"],
+      registers: [register],
+    });
+    this.#stalledReaders.inc({ protocol: "heartline" }, 0);
+    if (pixelStreaming) this.#stalledReaders.inc({ protocol: "pixelstreaming" }, 0);
     this.#processErrors = new Counter({
       name: "heartline_process_errors_total",
       help: "Unhandled promise rejections and uncaught exceptions in the hub process, by kind",
@@ -194,6 +203,11 @@ export class HubMetrics {
   }
 
   /** A message took `seconds` from receipt to forward. */
+  /** A socket was cut off as a stalled reader. */
+  stalledReader(protocol: "heartline" | "pixelstreaming"): void {
+    this.#stalledReaders.inc({ protocol });
+  }
+
   psRelayed(from: "streamer" | "player"): void {
     this.#psRelayed?.inc({ from });
   }

@@ -60,6 +60,7 @@ export class PsPlayer {
         this.#onMessage(message);
       },
       onDrop: (why) => ctx.probe?.dropped("player", why),
+      onStalled: () => ctx.probe?.stalledReader(),
     });
     const transport: PeerTransport = {
       send: (message) => {

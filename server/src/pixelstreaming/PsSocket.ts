@@ -39,6 +39,8 @@ export interface PsSocketOptions<S extends RoleSchema> {
   onMessage(message: z.infer<S>): void;
   /** A frame was dropped. */
   onDrop(why: PsDrop): void;
+  /** The socket was cut off as a stalled reader. */
+  onStalled(): void;
 }
 
 export class PsSocket<S extends RoleSchema> {
@@ -87,6 +89,7 @@ export class PsSocket<S extends RoleSchema> {
         { buffered: this.#ws.bufferedAmount },
         "disconnecting a stalled reader (outbound buffer over limits.maxBufferedBytes)",
       );
+      this.#options.onStalled();
       this.#ws.terminate();
       return;
     }

@@ -76,6 +76,7 @@ export class PsStreamer {
         else this.#onMessage(message);
       },
       onDrop: (why) => ctx.probe?.dropped("streamer", why),
+      onStalled: () => ctx.probe?.stalledReader(),
     });
     this.#transport = {
       send: (message) => {

@@ -30,6 +30,8 @@ export interface PsProbe {
   heartbeatRtt(session: Session, rttMs: number): void;
   dropped(role: "streamer" | "player", why: PsDrop): void;
   relayed(role: "streamer" | "player"): void;
+  /** A socket was cut off as a stalled reader. */
+  stalledReader(): void;
 }
 
 export interface PsContext {

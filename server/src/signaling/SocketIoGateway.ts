@@ -36,6 +36,8 @@ export interface GatewayProbe {
   rejected(code: ErrorCode): void;
   /** A handshake was refused with `code`. */
   handshakeRefused(code: HandshakeError): void;
+  /** A socket was disconnected as a stalled reader. */
+  stalledReader(): void;
 }
 
 export interface SocketIoGatewayOptions {
@@ -147,6 +149,7 @@ export class SocketIoGateway {
             { address, buffered: bufferedBytes(socket), role: auth.role },
             "disconnecting a stalled reader (outbound buffer over limits.maxBufferedBytes)",
           );
+          this.#probe?.stalledReader();
           socket.disconnect(true);
           return;
         }
@@ -214,10 +217,7 @@ export class SocketIoGateway {
         }
       }
     }
-    log.info(
-      { streamerId: peer.streamerId, address, resumed: resume !== undefined },
-      "peer connected",
-    );
+    log.info({ streamerId: peer.streamerId, address, resumed: resume !== undefined }, "peer connected");
 
     socket.on(MESSAGE_EVENT, (raw: unknown) => {
       const receivedAt = performance.now();

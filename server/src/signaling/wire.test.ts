@@ -124,6 +124,8 @@ describe("a stalled reader", () => {
     expect(h.logs).toContainEqual(
       expect.objectContaining({ msg: expect.stringContaining("stalled reader") as unknown }),
     );
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toContain('heartline_stalled_readers_total{protocol="heartline"} 1');
     // 30 MB were sent at the stalled reader; what the hub holds for it stays near the cap.
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(20 * 1024 * 1024);
     raw.ws.terminate();
