@@ -2,7 +2,7 @@
  * Builds a hub from a validated config: the HTTP app, the socket.io server, the session
  * registry and the signaling layer, wired together. `main.ts` runs one; tests start many.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server as HttpServer } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import type { ErrorCode, HandshakeError } from "@heartline/shared";
 import { heartbeatSettings, type HubConfig } from "@heartline/shared/config";
 import { AccessPolicy } from "./access/AccessPolicy.js";
+import { behindProxy } from "./access/forwarded.js";
 import { AdminAuth } from "./admin/AdminAuth.js";
 import { ClusterNode } from "./cluster/ClusterNode.js";
 import { RedisLink } from "./cluster/RedisLink.js";
@@ -33,8 +34,13 @@ import { MessageRouter } from "./signaling/MessageRouter.js";
 import { SocketIoGateway } from "./signaling/SocketIoGateway.js";
 import type { HubServer } from "./signaling/types.js";
 
-export const DEFAULT_WEB_CLIENT_DIR = fileURLToPath(new URL("../../web-client/dist", import.meta.url));
-export const DEFAULT_PS_PAGE_DIR = fileURLToPath(new URL("../../ps-player/dist", import.meta.url));
+/** A built page: the copy an installed hub ships beside its compiled code (dist/public/…), else the checkout's. */
+function pageDir(packaged: string, checkout: string): string {
+  const inPackage = fileURLToPath(new URL(packaged, import.meta.url));
+  return existsSync(inPackage) ? inPackage : fileURLToPath(new URL(checkout, import.meta.url));
+}
+export const DEFAULT_WEB_CLIENT_DIR = pageDir("./public/web-client", "../../web-client/dist");
+export const DEFAULT_PS_PAGE_DIR = pageDir("./public/ps-player", "../../ps-player/dist");
 
 export interface Hub {
   readonly httpServer: HttpServer;
@@ -107,7 +113,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       ? undefined
       : pixelStreamingPage({
           pageDir: config.pixelStreaming.pageDir ?? DEFAULT_PS_PAGE_DIR,
-          secure: config.tls.cert !== undefined || config.trustProxy,
+          secure: config.tls.cert !== undefined || behindProxy(config.trustProxy),
           tokenTtlSec: () => current.auth.playerTokenTtlSec,
           logger: logger.child({ component: "pixelstreaming" }),
         }),
@@ -120,7 +126,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       config: () => current,
       cluster: () => cluster,
     }),
-    secure: config.tls.cert !== undefined || config.trustProxy,
+    secure: config.tls.cert !== undefined || behindProxy(config.trustProxy),
     metrics,
     readiness: [
       { name: "listening", check: () => httpServer.listening || "not listening yet" },
@@ -272,6 +278,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     operator,
     auth: adminAuth,
     clock,
+    trustProxy: () => current.trustProxy,
     logger: logger.child({ component: "admin" }),
   });
 

@@ -5,7 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import { SignJWT } from "jose";
-import { io } from "socket.io-client";
+import { io, type Socket } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { refusedHandshake, sleep, startHub, TestPeer, type TestHub } from "../testing/harness.js";
 
@@ -146,16 +146,47 @@ describe("origins", () => {
 
 describe("behind a reverse proxy", () => {
   it("with trustProxy, judges Origin by X-Forwarded-Proto and counts connections by X-Forwarded-For", async () => {
-    const h = await startHub({ trustProxy: true, limits: { connectionsPerIp: 1 } });
+    // Two proxies: the socket's peer and 10.0.0.1 in front of it.
+    const h = await startHub({ trustProxy: 2, limits: { connectionsPerIp: 1 } });
     hub = h;
     const httpsOwn = h.url.replace("http://", "https://");
     expect(
       await connectWith(h.url, { role: "player" }, { origin: httpsOwn, "x-forwarded-proto": "https" }),
     ).toBe("connected");
-    // Two clients behind the same proxy are two addresses, not one.
+    // Two clients behind the same proxies are two addresses, not one.
     const a = await connectWith(h.url, { role: "player" }, { "x-forwarded-for": "203.0.113.1, 10.0.0.1" });
     const b = await connectWith(h.url, { role: "player" }, { "x-forwarded-for": "203.0.113.2, 10.0.0.1" });
     expect([a, b]).toEqual(["connected", "connected"]);
+  });
+
+  it("with trustProxy, a client cannot dodge the per-address limit by writing X-Forwarded-For itself", async () => {
+    const h = await startHub({ trustProxy: true, limits: { connectionsPerIp: 2 } });
+    hub = h;
+    // The proxy appends the address it saw (here: always 203.0.113.5); the left-most is the client's own.
+    const held: Socket[] = [];
+    const results: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const socket = io(h.url, {
+        transports: ["websocket"],
+        auth: { role: "player" },
+        extraHeaders: { "x-forwarded-for": `198.51.100.${i}, 203.0.113.5` },
+        reconnection: false,
+        forceNew: true,
+      });
+      held.push(socket);
+      results.push(
+        await new Promise<string>((resolve) => {
+          socket.once("connect", () => {
+            resolve("connected");
+          });
+          socket.once("connect_error", (error) => {
+            resolve(error.message);
+          });
+        }),
+      );
+    }
+    for (const socket of held) socket.disconnect();
+    expect(results).toEqual(["connected", "connected", "too-many-connections", "too-many-connections"]);
   });
 
   it("without trustProxy, ignores forwarded headers a client could forge", async () => {

@@ -3,6 +3,8 @@
  * `auth: {token: admin.token}`; it gets a full snapshot on connect, after every change (coalesced)
  * and once a second (ages, RTT samples), and may end sessions or disconnect streamers.
  */
+import type { IncomingHttpHeaders } from "node:http";
+import { clientAddressOf, type TrustProxy } from "../access/forwarded.js";
 import type { Namespace, Socket } from "socket.io";
 import type { Logger } from "pino";
 import {
@@ -35,6 +37,8 @@ export interface AdminNamespaceOptions {
   operator: Operator;
   auth: AdminAuth;
   clock: Clock;
+  /** The running `trustProxy`, so audit lines name the client, not the proxy. */
+  trustProxy: () => TrustProxy;
   logger: Logger;
 }
 
@@ -62,7 +66,7 @@ export class AdminNamespace {
         return;
       }
       this.#log.warn(
-        { audit: true, action: "dashboard-login", address: socket.handshake.address, code: check.code },
+        { audit: true, action: "dashboard-login", address: this.#addressOf(socket), code: check.code },
         "dashboard connection refused",
       );
       const error = new Error(check.code) as Refusal;
@@ -81,6 +85,11 @@ export class AdminNamespace {
   }
 
   /** Dashboards connected now. */
+  /** The dashboard's address, as the trusted proxies saw it. */
+  #addressOf(socket: { handshake: { headers: IncomingHttpHeaders; address: string } }): string {
+    return clientAddressOf(socket.handshake.headers, socket.handshake.address, this.#options.trustProxy());
+  }
+
   get connected(): number {
     return this.#ns.sockets.size;
   }
@@ -111,7 +120,7 @@ export class AdminNamespace {
     // A token changed by a live config reload applies to dashboards already connected.
     for (const socket of this.#ns.sockets.values()) {
       if (!this.#options.auth.check((socket.handshake.auth as { token?: unknown }).token).ok) {
-        this.#log.warn({ address: socket.handshake.address }, "dashboard disconnected: admin token changed");
+        this.#log.warn({ address: this.#addressOf(socket) }, "dashboard disconnected: admin token changed");
         socket.disconnect(true);
       }
     }
@@ -120,7 +129,7 @@ export class AdminNamespace {
   }
 
   #onConnection(socket: AdminSocket): void {
-    const actor = { address: socket.handshake.address, via: "dashboard" as const };
+    const actor = { address: this.#addressOf(socket), via: "dashboard" as const };
     this.#log.info({ audit: true, action: "dashboard-login", address: actor.address }, "dashboard connected");
     socket.emit("snapshot", this.snapshot());
     if (this.#tick === undefined) {

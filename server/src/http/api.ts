@@ -3,6 +3,7 @@
  * list); everything naming players, the config or changing state needs
  * `Authorization: Bearer <admin.token>`.
  */
+import { clientAddressOf, type TrustProxy } from "../access/forwarded.js";
 import express, { Router, type Request, type RequestHandler } from "express";
 import { z } from "zod";
 import { StreamerIdSchema } from "@heartline/shared";
@@ -30,8 +31,9 @@ export interface ApiOptions {
   cluster?: () => ClusterNode | undefined;
 }
 
-const actorOf = (req: Request) => ({
-  address: req.ip ?? req.socket.remoteAddress ?? "unknown",
+/** Who made an admin request, by the address the trusted proxies saw (for the audit log). */
+const actorOf = (req: Request, trustProxy: TrustProxy) => ({
+  address: clientAddressOf(req.headers, req.socket.remoteAddress ?? "unknown", trustProxy),
   via: "api" as const,
 });
 
@@ -80,13 +82,13 @@ export function createApiRouter({
   });
 
   router.delete("/sessions/:id", requireAdmin, (req, res) => {
-    const result = operator.endSession(req.params.id as string, actorOf(req));
+    const result = operator.endSession(req.params.id as string, actorOf(req, config().trustProxy));
     if (result.ok) res.status(204).end();
     else res.status(404).json({ error: result.code, message: result.message });
   });
 
   router.delete("/streamers/:id", requireAdmin, (req, res) => {
-    const result = operator.disconnectStreamer(req.params.id as string, actorOf(req));
+    const result = operator.disconnectStreamer(req.params.id as string, actorOf(req, config().trustProxy));
     if (result.ok) res.status(204).end();
     else res.status(404).json({ error: result.code, message: result.message });
   });

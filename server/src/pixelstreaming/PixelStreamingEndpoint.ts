@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { IceServer } from "@heartline/shared";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
-import { clientAddressOf, ownOriginOf } from "../access/forwarded.js";
+import { clientAddressOf, ownOriginOf, type TrustProxy } from "../access/forwarded.js";
 import { turnCredentials } from "../access/turnCredentials.js";
 import { TokenBucket } from "../signaling/TokenBucket.js";
 import type { Peer } from "../sessions/Peer.js";
@@ -42,7 +42,7 @@ export interface PixelStreamingEndpointOptions {
   relay: SessionRelay;
   access: AccessPolicy;
   clock: Clock;
-  config: () => PsConfig & { trustProxy: boolean };
+  config: () => PsConfig & { trustProxy: TrustProxy };
   /** socket.io's path prefix: its upgrades are engine.io's. */
   socketIoPath: string;
   crossNode?: PsCrossNode | undefined;
@@ -308,13 +308,13 @@ function cookieOf(req: IncomingMessage, name: string): string | undefined {
   return undefined;
 }
 
-function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+function clientAddress(req: IncomingMessage, trustProxy: TrustProxy): string {
   return clientAddressOf(req.headers, req.socket.remoteAddress ?? "unknown", trustProxy);
 }
 
-function ownOrigin(req: IncomingMessage, trustProxy: boolean): string {
+function ownOrigin(req: IncomingMessage, trustProxy: TrustProxy): string {
   const secure = "encrypted" in req.socket && req.socket.encrypted === true;
-  return ownOriginOf(req.headers, secure, trustProxy);
+  return ownOriginOf(req.headers, req.socket.remoteAddress ?? "", secure, trustProxy);
 }
 
 /** Answers an upgrade with an HTTP status and closes it (no WebSocket is made). */

@@ -9,7 +9,7 @@
 import { HandshakeAuthSchema, HandshakeError, type HandshakeAuth } from "@heartline/shared";
 import type { Logger } from "pino";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
-import { clientAddressOf, ownOriginOf } from "../access/forwarded.js";
+import { clientAddressOf, ownOriginOf, type TrustProxy } from "../access/forwarded.js";
 import type { Peer } from "../sessions/Peer.js";
 import type { HubSocket } from "./types.js";
 
@@ -78,7 +78,7 @@ export function checkHandshake(auth: unknown, context: HandshakeContext): Handsh
 export interface HandshakeMiddlewareOptions extends HandshakeContext {
   access: AccessPolicy;
   /** Whether to believe X-Forwarded-For / X-Forwarded-Proto (a reverse proxy sets them). */
-  trustProxy(): boolean;
+  trustProxy(): TrustProxy;
   /** Told of every refusal (for metrics). */
   refused?(code: HandshakeError): void;
   /** Sockets currently open from this address. */
@@ -95,12 +95,12 @@ export interface HandshakeMiddlewareOptions extends HandshakeContext {
 }
 
 /** The client's address (see access/forwarded.ts). */
-export function clientAddress(socket: HubSocket, trustProxy: boolean): string {
+export function clientAddress(socket: HubSocket, trustProxy: TrustProxy): string {
   return clientAddressOf(socket.handshake.headers, socket.handshake.address, trustProxy);
 }
 
-function ownOrigin(socket: HubSocket, trustProxy: boolean): string {
-  return ownOriginOf(socket.handshake.headers, socket.handshake.secure, trustProxy);
+function ownOrigin(socket: HubSocket, trustProxy: TrustProxy): string {
+  return ownOriginOf(socket.handshake.headers, socket.handshake.address, socket.handshake.secure, trustProxy);
 }
 
 export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Logger) {

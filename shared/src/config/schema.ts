@@ -100,10 +100,13 @@ export const HubConfigSchema = z.strictObject({
       }),
     })
     .prefault({}),
-  trustProxy: z.boolean().default(false).meta({
-    description:
-      "Behind a reverse proxy: take the client address from X-Forwarded-For and the scheme from X-Forwarded-Proto",
-  }),
+  trustProxy: z
+    .union([z.boolean(), z.number().int().min(0).max(32), z.array(z.string().min(1)).min(1)])
+    .default(false)
+    .meta({
+      description:
+        "Behind reverse proxies: true (one), a hop count, or a JSON list of their addresses; the client is the right-most X-Forwarded-For hop that is not one",
+    }),
   allowedOrigins: z.array(z.string().min(1)).default([]).meta({
     description:
       "Browser origins allowed to connect besides the hub's own (exact match, e.g. https://play.example.com)",
