@@ -160,6 +160,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     perMessageDeflate: false,
     pingInterval: keepalive.pingIntervalMs,
     pingTimeout: keepalive.pingTimeoutMs,
+    // A transport that never sends socket.io's CONNECT holds a connection slot until this.
+    connectTimeout: 10_000,
     // engine.io ends every other path's upgrade after 1 s; the Pixel Streaming endpoint takes
     // those (its access checks are asynchronous) and refuses what it does not want itself.
     destroyUpgrade: !pixelStreamingOn,

@@ -6,7 +6,9 @@
  * the transport-free MessageRouter.
  */
 import type { Logger } from "pino";
-import { ErrorCode, MESSAGE_EVENT, type HandshakeError } from "@heartline/shared";
+import type { IncomingMessage } from "node:http";
+import { ErrorCode, HandshakeError, MESSAGE_EVENT } from "@heartline/shared";
+import { clientAddressOf } from "../access/forwarded.js";
 import type { HubConfig } from "@heartline/shared/config";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
 import { unrefClock as systemClock } from "@heartline/shared/timing";
@@ -67,7 +69,10 @@ export class SocketIoGateway {
   #config: GatewayConfig;
   readonly #log: Logger;
   #streamerListQueued = false;
-  /** Open sockets per remote address. */
+  /**
+   * Open engine.io connections per client address, counted from the transport handshake: also
+   * those that have not (or never) sent socket.io's CONNECT, and those still being admitted.
+   */
   readonly #perAddress = new Map<string, number>();
 
   constructor(options: SocketIoGatewayOptions) {
@@ -87,7 +92,8 @@ export class SocketIoGateway {
             return peer?.protocol === "heartline" ? peer : undefined;
           },
           access: options.access,
-          connectionsFrom: (address) => this.#perAddress.get(address) ?? 0,
+          // Other connections than the one being admitted (which is counted already).
+          connectionsFrom: (address) => (this.#perAddress.get(address) ?? 1) - 1,
           connectionsPerIp: () => this.#config.limits.connectionsPerIp,
           trustProxy: () => this.#config.trustProxy,
           refused: (code) => this.#probe?.handshakeRefused(code),
@@ -97,6 +103,7 @@ export class SocketIoGateway {
         logger,
       ),
     );
+    this.#countEngineConnections(io);
     io.on("connection", (socket) => {
       this.#onConnection(socket);
     });
@@ -130,12 +137,6 @@ export class SocketIoGateway {
   #onConnection(socket: HubSocket): void {
     const { auth, resume } = socket.data;
     const address = clientAddress(socket, this.#config.trustProxy);
-    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
-    socket.once("disconnect", () => {
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.#perAddress.delete(address);
-      else this.#perAddress.set(address, left);
-    });
     let stalled = false;
     const transport: PeerTransport = {
       send: (message: PeerMessage) => {
@@ -245,6 +246,43 @@ export class SocketIoGateway {
         this.#registry.peerAway(peer);
       }
     });
+  }
+
+  /**
+   * Counts connections per address at the transport handshake, before socket.io's CONNECT and
+   * the asynchronous key or token check, so neither idle transports (that never send CONNECT and
+   * would each be held for socket.io's connect timeout) nor a burst of simultaneous CONNECTs can
+   * exceed `limits.connectionsPerIp`: a CONNECT past it is refused with `too-many-connections`.
+   * Transports themselves are refused (HTTP 400) past twice the limit plus ten, so refused ones,
+   * whose sockets close a moment later, leave room for the readable code while idle transports
+   * cannot pile up.
+   */
+  #countEngineConnections(io: HubServer): void {
+    io.engine.opts.allowRequest = (req, callback) => {
+      const address = clientAddressOf(req.headers, req.socket.remoteAddress ?? "", this.#config.trustProxy);
+      if ((this.#perAddress.get(address) ?? 0) >= 2 * this.#config.limits.connectionsPerIp + 10) {
+        this.#probe?.handshakeRefused(HandshakeError.TooManyConnections);
+        callback("too many connections from this address", false);
+        return;
+      }
+      callback(null, true);
+    };
+    io.engine.on(
+      "connection",
+      (raw: { request: IncomingMessage; once(event: "close", fn: () => void): void }) => {
+        const address = clientAddressOf(
+          raw.request.headers,
+          raw.request.socket.remoteAddress ?? "",
+          this.#config.trustProxy,
+        );
+        this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
+        raw.once("close", () => {
+          const left = (this.#perAddress.get(address) ?? 1) - 1;
+          if (left <= 0) this.#perAddress.delete(address);
+          else this.#perAddress.set(address, left);
+        });
+      },
+    );
   }
 
   #rateLimited(connection: Connection): void {

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { sleep, startHub, type TestHub } from "../testing/harness.js";
+import { refusedHandshake, sleep, startHub, type TestHub } from "../testing/harness.js";
 
 let hub: TestHub | undefined;
 afterEach(async () => {
@@ -129,5 +129,46 @@ describe("a stalled reader", () => {
     // 30 MB were sent at the stalled reader; what the hub holds for it stays near the cap.
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(20 * 1024 * 1024);
     raw.ws.terminate();
+  });
+});
+
+describe("transports that never send socket.io's CONNECT", () => {
+  /** An engine.io WebSocket that completes the transport handshake and then says nothing. */
+  async function idleTransport(url: string): Promise<{ ws: WebSocket; status: number }> {
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`);
+    return new Promise((resolve) => {
+      ws.once("message", () => {
+        resolve({ ws, status: 101 });
+      });
+      ws.once("unexpected-response", (_req, res) => {
+        resolve({ ws, status: res.statusCode ?? 0 });
+      });
+      ws.once("error", () => undefined);
+    });
+  }
+
+  it("count against limits.connectionsPerIp: idle ones cannot pile up, and a real client is refused with the code", async () => {
+    hub = await startHub({ limits: { connectionsPerIp: 3 } });
+    const h = hub;
+    const idle: WebSocket[] = [];
+    const open = async (): Promise<number> => {
+      const { ws, status } = await idleTransport(h.url);
+      idle.push(ws);
+      return status;
+    };
+    expect([await open(), await open(), await open()]).toEqual([101, 101, 101]);
+    // A real client beside three idle transports: refused with the code it can read.
+    expect(await refusedHandshake(h.url, { role: "player" })).toBe("too-many-connections");
+    // More idle transports are refused at the transport (400) past twice the limit plus ten: 16, not 250.
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i += 1) statuses.push(await open());
+    const opened = 3 + statuses.filter((status) => status === 101).length;
+    expect(opened).toBeLessThanOrEqual(16);
+    expect(statuses.slice(-4)).toEqual([400, 400, 400, 400]);
+    for (const ws of idle) ws.terminate();
+    await vi.waitFor(async () => {
+      const p = await h.player();
+      p.close();
+    });
   });
 });
