@@ -9,16 +9,7 @@
 // --reuse-pages  keep web-client/dist and ps-player/dist if they are built already
 // --pack <dir>   then `pnpm pack` the three packages into <dir> and print the tarballs' paths
 import { spawn } from "node:child_process";
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -44,13 +35,17 @@ const PAGES = [
 ];
 const started = Date.now();
 
-function run(argv0, args, cwd = root) {
+/** Runs a command; `quiet` keeps its stdout unless it fails (pnpm pack lists every file). */
+function run(argv0, args, cwd = root, quiet = false) {
   return new Promise((done, fail) => {
-    const child = spawn(argv0, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(argv0, args, { cwd, stdio: ["ignore", quiet ? "pipe" : "inherit", "inherit"] });
+    let output = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk) => (output += chunk));
     child.once("error", fail);
     child.once("exit", (code) => {
-      if (code === 0) done();
-      else fail(new Error(`'${[argv0, ...args].join(" ")}' in ${cwd} exited with ${code}`));
+      if (code === 0) return done();
+      process.stdout.write(output);
+      fail(new Error(`'${[argv0, ...args].join(" ")}' in ${cwd} exited with ${code}`));
     });
   });
 }
@@ -86,10 +81,10 @@ console.log(`packages: built ${PACKAGES.map((p) => p.dir).join(", ")} in ${Date.
 if (packDir) {
   const out = resolve(packDir);
   mkdirSync(out, { recursive: true });
-  const before = new Set(readdirSync(out));
   // pnpm applies publishConfig (exports, bin) and turns workspace:* into the real versions.
-  for (const { dir } of PACKAGES) await run("pnpm", ["pack", "--pack-destination", out], join(root, dir));
-  for (const name of readdirSync(out)) {
-    if (name.endsWith(".tgz") && !before.has(name)) console.log(join(out, name));
+  for (const { dir } of PACKAGES) {
+    await run("pnpm", ["pack", "--pack-destination", out], join(root, dir), true);
+    const { name, version } = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"));
+    console.log(join(out, `${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`));
   }
 }
