@@ -127,6 +127,7 @@ export class PsStreamer {
 
   #heard(): void {
     this.lastHeardAt = this.#ctx.clock.now();
+    if (this.peer) this.peer.unresponsive = false;
     if (this.peer) for (const session of this.peer.sessions) this.#ctx.registry.heard(session, "streamer");
   }
 

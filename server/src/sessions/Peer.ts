@@ -44,6 +44,12 @@ export class Peer {
   graceTimer: TimerHandle | undefined;
   /** A player admitted with a token for one streamer may only subscribe to that one. */
   onlyStreamerId: string | undefined;
+  /**
+   * A streamer whose heartbeat lapsed and that has not been heard since, not even by its
+   * transport's own keepalive (its socket may still be open: a hung process). New sessions with
+   * it are refused until it is heard again.
+   */
+  unresponsive = false;
 
   constructor(
     /** Hub-issued, unique, kept across resumes. */

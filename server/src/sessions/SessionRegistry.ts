@@ -460,6 +460,8 @@ export class SessionRegistry {
       this.#log.warn({ sessionId, end }, "heartbeat lapsed; session kept because heartbeat.enforce is false");
       return;
     }
+    const peer = session.peerAt(end);
+    if (end === "streamer" && !peer.remote) peer.unresponsive = true;
     this.close(session, LAPSE_REASON[end]);
   }
 }

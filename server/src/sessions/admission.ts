@@ -45,6 +45,13 @@ export function refuseStreamer(
   maxPlayers: number,
 ): Refusal | undefined {
   if (!streamer || streamer.protocol !== protocol) return streamerNotFound(streamerId);
+  if (streamer.unresponsive) {
+    // Its last session just lapsed and it has been silent since: a new one could not work.
+    return {
+      code: ErrorCode.StreamerNotFound,
+      message: `streamer '${streamerId}' is not responding (its heartbeat lapsed); try again when it is back`,
+    };
+  }
   if (streamer.sessions.size >= maxPlayers) {
     return {
       code: ErrorCode.StreamerFull,

@@ -116,6 +116,8 @@ export class MessageRouter {
 
   /** One message from the connection's peer, as it arrived. Never throws. */
   route(connection: RoutedConnection, raw: unknown): void {
+    // Anything at all from the peer proves it is running again.
+    connection.peer.unresponsive = false;
     try {
       if (connection.peer.role === "streamer") this.#onStreamerMessage(connection, raw);
       else this.#onPlayerMessage(connection, raw);

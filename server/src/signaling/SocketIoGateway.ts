@@ -220,6 +220,11 @@ export class SocketIoGateway {
     }
     log.info({ streamerId: peer.streamerId, address, resumed: resume !== undefined }, "peer connected");
 
+    // engine.io's pong is answered by the peer's own event loop (socket.io runs in it): a
+    // streamer whose heartbeat lapsed is running again once it answers one.
+    socket.conn.on("heartbeat", () => {
+      peer.unresponsive = false;
+    });
     socket.on(MESSAGE_EVENT, (raw: unknown) => {
       const receivedAt = performance.now();
       if (connection.bucket.take()) this.#router.route(connection, raw);

@@ -15,7 +15,19 @@ afterEach(async () => {
 });
 
 /** A raw socket.io client: resolves once connected to the main namespace as a player. */
-async function rawPlayer(url: string): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
+function rawPlayer(url: string): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
+  return rawPeer(url, '{"role":"player"}', true);
+}
+
+/**
+ * A raw socket.io client with the given handshake `auth` (JSON); `answerPings` false makes a hung
+ * process: its socket stays open but nothing answers, not even engine.io's pings.
+ */
+async function rawPeer(
+  url: string,
+  auth: string,
+  answerPings: boolean,
+): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`);
   const frames: string[] = [];
   const closed = new Promise<number>((resolve) =>
@@ -26,7 +38,7 @@ async function rawPlayer(url: string): Promise<{ ws: WebSocket; frames: string[]
   ws.on("message", (data: Buffer) => {
     const frame = data.toString();
     frames.push(frame);
-    if (frame === "2") ws.send("3"); // answer engine.io pings like a real client
+    if (frame === "2" && answerPings) ws.send("3"); // answer engine.io pings like a real client
   });
   await new Promise<void>((resolve, reject) => {
     ws.once("error", reject);
@@ -42,7 +54,7 @@ async function rawPlayer(url: string): Promise<{ ws: WebSocket; frames: string[]
       { timeout: 2000, interval: 10 },
     );
   await until((f) => f.startsWith("0{"));
-  ws.send('40{"role":"player"}');
+  ws.send(`40${auth}`);
   await until((f) => f.startsWith('42["message",{"type":"config"'));
   return { ws, frames, closed };
 }
@@ -170,5 +182,31 @@ describe("transports that never send socket.io's CONNECT", () => {
       const p = await h.player();
       p.close();
     });
+  });
+});
+
+describe("a streamer whose heartbeat lapsed", () => {
+  it("gets no new sessions until it is heard again (a hung process keeps its socket open)", async () => {
+    hub = await startHub({ heartbeat: { intervalMs: 100, missedBeats: 3 } });
+    const h = hub;
+    const raw = await rawPeer(h.url, '{"role":"streamer","streamerId":"cam9"}', false);
+    const p = await h.player();
+    p.send({ type: "subscribe", streamerId: "cam9" });
+    const { sessionId } = await p.next("sessionStarted");
+    await p.next("sessionClosed", (m) => m.reason === "streamer-heartbeat-timeout", 3000);
+    const p2 = await h.player();
+    p2.send({ type: "subscribe", streamerId: "cam9" });
+    const refused = await p2.next("error");
+    expect(refused).toMatchObject({ code: "streamer-not-found" });
+    expect(refused.message).toContain("not responding");
+    expect(h.hub.registry.sessionCount).toBe(0);
+    // It wakes up: anything from it (a ping for the session it still believes in) proves it runs.
+    raw.ws.send(`42["message",{"type":"ping","sessionId":"${sessionId}","time":1}]`);
+    await vi.waitFor(() => {
+      expect(raw.frames.some((f) => f.includes('"session-not-found"'))).toBe(true);
+    });
+    p2.send({ type: "subscribe", streamerId: "cam9" });
+    expect(await p2.next("sessionStarted")).toMatchObject({ streamerId: "cam9" });
+    raw.ws.terminate();
   });
 });
