@@ -2,13 +2,11 @@
  * Integration: the hub's whole-process behaviour: TLS, graceful shutdown, and that nothing
  * unhandled goes unseen.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { io } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
+import { selfSignedCertificate } from "@heartline/shared/testing";
 import { startHub, TestPeer, type TestHub } from "./testing/harness.js";
 
 let hub: TestHub | undefined;
@@ -16,35 +14,6 @@ afterEach(async () => {
   await hub?.close();
   hub = undefined;
 });
-
-/** A self-signed certificate for 127.0.0.1, made with the system's openssl. */
-function selfSignedCertificate(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), "heartline-tls-"));
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
-  );
-  return { cert, key };
-}
 
 describe("TLS", () => {
   it("serves HTTPS and WSS on its port when tls.cert and tls.key are set", async () => {

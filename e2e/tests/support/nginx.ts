@@ -3,43 +3,15 @@
  * the test substitutes only the values on its `CHANGE` lines (ports, addresses, certificate
  * paths) and wraps it in a minimal nginx.conf whose logs, pid and temp files live in a temp dir.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "@heartline/shared/testing";
+import { freePort, selfSignedCertificate } from "@heartline/shared/testing";
 
 export const NGINX_CONF = fileURLToPath(new URL("../../../deploy/nginx/heartline.conf", import.meta.url));
-
-/** A self-signed certificate for 127.0.0.1, made with the system's openssl. */
-export function selfSignedCertificate(dir: string): { cert: string; key: string } {
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
-  );
-  return { cert, key };
-}
 
 /** `text` with `from` replaced by `to`; throws unless `from` occurs exactly once. */
 function replaceOnce(text: string, from: string, to: string): string {
