@@ -28,6 +28,7 @@ export interface HeartbeatData {
 export class Session {
   #state: SessionState = "connecting";
   #late: SessionEnd | undefined;
+  #lateAway = false;
   #proven = false;
   #closeReason: SessionCloseReason | undefined;
   /** Latest heartbeat figures; replaced field by field as pings and pongs arrive. */
@@ -102,20 +103,28 @@ export class Session {
     return true;
   }
 
+  /** While `stale`: whether the late end's socket is away (dropped), not merely silent. */
+  get lateAway(): boolean {
+    return this.#lateAway;
+  }
+
   /**
-   * Which end (if any) is late now. Returns whether the state (or the late end) changed.
+   * Which end (if any) is late now, and whether its socket is away. Returns whether the state,
+   * the late end or its being away changed.
    */
-  setLate(late: SessionEnd | undefined): boolean {
+  setLate(late: SessionEnd | undefined, away = false): boolean {
     if (this.#state === "closed") return false;
     if (late !== undefined) {
-      if (this.#state === "stale" && this.#late === late) return false;
+      if (this.#state === "stale" && this.#late === late && this.#lateAway === away) return false;
       this.#state = "stale";
       this.#late = late;
+      this.#lateAway = away;
       return true;
     }
     if (this.#state !== "stale") return false;
     this.#state = this.#proven ? "live" : "connecting";
     this.#late = undefined;
+    this.#lateAway = false;
     return true;
   }
 

@@ -435,7 +435,9 @@ export class SessionRegistry {
         this.bridge?.late(session, localLate);
       }
     }
-    if (!session.setLate(this.#lateEnd(session))) return;
+    const late = this.#lateEnd(session);
+    const away = late !== undefined && !session.peerAt(late).remote && session.peerAt(late).away;
+    if (!session.setLate(late, away)) return;
     this.#log.info({ sessionId, state: session.state, late: session.late }, "session state");
     this.#announce(session);
   }
@@ -444,7 +446,13 @@ export class SessionRegistry {
   #announce(session: Session): void {
     const message =
       session.state === "stale" && session.late !== undefined
-        ? ({ type: "sessionState", sessionId: session.id, state: "stale", late: session.late } as const)
+        ? ({
+            type: "sessionState",
+            sessionId: session.id,
+            state: "stale",
+            late: session.late,
+            ...(session.lateAway ? { away: true as const } : {}),
+          } as const)
         : ({ type: "sessionState", sessionId: session.id, state: "live" } as const);
     this.#tell(session.streamer, message);
     this.#tell(session.player, message);

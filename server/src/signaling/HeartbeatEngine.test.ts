@@ -149,7 +149,11 @@ describe("resume", () => {
     const { s, p, sessionId } = await h.session("cam7");
     const token = s.resumeToken;
     await s.drop();
-    expect(await p.next("sessionState", (m) => m.state === "stale")).toMatchObject({ late: "streamer" });
+    // Said as a dropped connection, not as a missed beat.
+    expect(await p.next("sessionState", (m) => m.state === "stale")).toMatchObject({
+      late: "streamer",
+      away: true,
+    });
     expect((await p.next("streamerList", (m) => m.streamers.length === 0)).streamers).toEqual([]);
 
     expect(await refusedHandshake(h.url, { role: "streamer", streamerId: "cam7" })).toBe("streamer-id-taken");

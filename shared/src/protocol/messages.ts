@@ -105,6 +105,11 @@ export const SessionStateMessageSchema = z.object({
   state: z.enum(["live", "stale"]),
   /** With `stale`: the end that missed a beat (or whose socket is away). */
   late: SessionEndSchema.optional(),
+  /**
+   * With `stale`: true when the late end's socket dropped (it may still resume within
+   * `resumeGraceMs`) rather than it going silent on an open socket. Absent: not known to be away.
+   */
+  away: z.literal(true).optional(),
 });
 
 export const StreamerListMessageSchema = z.object({

@@ -47,5 +47,9 @@ describe("describeLate", () => {
     expect(describeLate("streamer")).toBe("The streamer missed a heartbeat.");
     expect(describeLate("player")).toBe("This player missed a heartbeat.");
     expect(describeLate(null)).toBe("A heartbeat was missed.");
+    // A dropped connection is said as such, not as a missed beat.
+    expect(describeLate("streamer", true)).toBe(
+      "The streamer's connection to the hub dropped; waiting for it to come back.",
+    );
   });
 });

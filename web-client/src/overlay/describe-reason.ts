@@ -53,8 +53,14 @@ export function describeRefusal(refusal: string, origin: string): string {
   return `This player is not allowed to connect: ${why}. Ask the operator for a new link.`;
 }
 
-/** Which end missed a beat, in plain words (`late` of a stale `sessionState`). */
-export function describeLate(late: SessionEnd | null): string {
+/**
+ * Which end is late, in plain words (`late` of a stale `sessionState`); `away`: its connection
+ * to the hub dropped, which is not the same as missing a beat.
+ */
+export function describeLate(late: SessionEnd | null, away = false): string {
+  if (away && late === "streamer")
+    return "The streamer's connection to the hub dropped; waiting for it to come back.";
+  if (away && late === "player") return "This player's connection to the hub dropped.";
   switch (late) {
     case "streamer":
       return "The streamer missed a heartbeat.";

@@ -99,7 +99,7 @@ export class Overlay {
       case "live":
         return this.video.firstFrameAt === null ? "Connected — waiting for the first video frame…" : null;
       case "stale":
-        return `${describeLate(s.late)} The video may stall; it recovers by itself, or the session ends.`;
+        return `${describeLate(s.late, s.lateAway)} The video may stall; it recovers by itself, or the session ends.`;
       case "reconnecting":
         return hubRetry === null
           ? "Reconnecting to the hub… the video keeps playing."

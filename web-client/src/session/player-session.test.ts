@@ -391,6 +391,19 @@ describe("PlayerSession", () => {
       expect(session.late).toBeNull();
     });
 
+    it("knows when the late end's connection dropped, and forgets it when the session is live again", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer", away: true });
+      expect([session.state, session.late, session.lateAway]).toEqual(["stale", "streamer", true]);
+      session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer" });
+      expect(session.lateAway).toBe(false);
+      session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer", away: true });
+      session.handle({ type: "sessionState", sessionId: "s1", state: "live" });
+      expect([session.state, session.lateAway]).toEqual(["live", false]);
+    });
+
     it("ignores the state of another session", async () => {
       make(null);
       session.handle(listed("cam1"));

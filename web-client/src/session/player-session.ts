@@ -108,6 +108,8 @@ export class PlayerSession {
   retryAt: number | null = null;
   /** While the session is stale: the end that missed a heartbeat, if the hub said. */
   late: SessionEnd | null = null;
+  /** While stale: the late end's connection to the hub dropped (it may come back), as the hub said. */
+  lateAway = false;
   /** The streamer's measured signaling heartbeat RTT for this session (`ping.rttMs`). */
   heartbeatRttMs: number | null = null;
   /** The streamer's measured RTT over the media path (data-channel ping `rttMs`). */
@@ -200,6 +202,7 @@ export class PlayerSession {
     if (this.sessionId !== null && this.mediaUp) {
       this.state = "reconnecting";
       this.late = null;
+      this.lateAway = false;
       this.startResumeTimer();
     } else {
       this.teardown();
@@ -351,9 +354,11 @@ export class PlayerSession {
     if (message.sessionId !== this.sessionId) return;
     if (message.state === "stale") {
       this.late = message.late ?? null;
+      this.lateAway = message.away === true;
       if (this.state === "live") this.state = "stale";
     } else {
       this.late = null;
+      this.lateAway = false;
       if (this.state === "stale") this.state = "live";
     }
   }
@@ -405,6 +410,7 @@ export class PlayerSession {
     this.liveSince = null;
     this.notice = null;
     this.late = null;
+    this.lateAway = false;
     this.heartbeatRttMs = null;
     this.mediaRttMs = null;
     this.receiveStats = null;
@@ -622,6 +628,7 @@ export class PlayerSession {
     this.liveSince = null;
     this.mediaUp = false;
     this.late = null;
+    this.lateAway = false;
     this.heartbeatRttMs = null;
     this.mediaRttMs = null;
     this.receiveStats = null;
