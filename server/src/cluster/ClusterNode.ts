@@ -505,7 +505,11 @@ export class ClusterNode {
       // The counter moves only once Redis has the list: a node that reads the list because the
       // counter moved must find it there (beats carry the counter too).
       this.#streamersVersion += 1;
-      this.#broadcast({ kind: "streamers", streamers: this.#streamersVersion });
+      this.#broadcast({
+        kind: "streamers",
+        streamers: this.#streamersVersion,
+        timeoutMs: this.#heartbeat.timeoutMs,
+      });
     } catch (error) {
       this.#countsDirty = true; // try again with the next beat
       this.#log.warn({ err: error }, "could not write this node's streamers to redis; retrying");
@@ -564,7 +568,8 @@ export class ClusterNode {
         this.#heard(envelope.from, envelope.streamers, envelope.timeoutMs);
         return;
       case "streamers":
-        this.#heard(envelope.from, envelope.streamers);
+        // A node first heard this way is judged by its own timeout, not this node's shorter one.
+        this.#heard(envelope.from, envelope.streamers, envelope.timeoutMs);
         return;
       case "bye":
         this.#lost(envelope.from, "said goodbye");

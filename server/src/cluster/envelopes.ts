@@ -36,8 +36,16 @@ export const EnvelopeSchema = z.discriminatedUnion("kind", [
   }),
   /** The sender is shutting down: forget it now instead of waiting for its beats to lapse. */
   z.strictObject({ kind: z.literal("bye"), from: NodeIdSchema }),
-  /** The sender's streamer list changed (same counter as in `beat`). */
-  z.strictObject({ kind: z.literal("streamers"), from: NodeIdSchema, streamers: z.number().int().min(0) }),
+  /**
+   * The sender's streamer list changed (same counter as in `beat`). It carries the sender's
+   * heartbeat timeout too: it may be the first envelope another node hears from it.
+   */
+  z.strictObject({
+    kind: z.literal("streamers"),
+    from: NodeIdSchema,
+    streamers: z.number().int().min(0),
+    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  }),
   /** A player on the sender asks to watch a streamer on `to`. */
   z.strictObject({
     kind: z.literal("open"),
