@@ -82,9 +82,21 @@ const countingClock: Clock = {
 const ids = Array.from({ length: SESSIONS }, (_, i) => `session-${i}`);
 const lapses: number[] = [];
 const monitor = new HeartbeatMonitor({
-  timings: { timeoutMs: TIMEOUT, staleAfterMs: INTERVAL * 1.5, answerGraceMs: INTERVAL },
+  timings: {
+    timeoutMs: TIMEOUT,
+    staleAfterMs: INTERVAL * 1.5,
+    answerGraceMs: INTERVAL,
+    detector: "adaptive",
+    intervalMs: INTERVAL,
+    pauseToleranceMs: INTERVAL / 2,
+  },
   clock: countingClock,
-  listener: { stale: () => undefined, fresh: () => undefined, lapsed: () => undefined },
+  listener: {
+    stale: () => undefined,
+    fresh: () => undefined,
+    lapsed: () => undefined,
+    suspect: () => ({ probed: false, mediaAsked: false }),
+  },
 });
 
 out(`heartbeat monitor benchmark: ${SESSIONS} sessions, interval ${INTERVAL} ms, ${SECONDS} s per phase`);
@@ -109,9 +121,9 @@ const armedBefore = armed;
 const monitorUs = await drive(
   "monitor",
   (id) => {
-    monitor.heard(id, "streamer");
+    monitor.heard(id, "streamer", true);
     monitor.pingRelayed(id);
-    monitor.heard(id, "player");
+    monitor.heard(id, "player", true);
   },
   ids,
 );
@@ -123,7 +135,14 @@ monitor.clear();
 const lapsing = ids.slice(0, Math.max(1, Math.floor(SESSIONS / 10)));
 const deadlines = new Map<string, number>();
 const precision = new HeartbeatMonitor({
-  timings: { timeoutMs: TIMEOUT, staleAfterMs: INTERVAL * 1.5, answerGraceMs: INTERVAL },
+  timings: {
+    timeoutMs: TIMEOUT,
+    staleAfterMs: INTERVAL * 1.5,
+    answerGraceMs: INTERVAL,
+    detector: "adaptive",
+    intervalMs: INTERVAL,
+    pauseToleranceMs: INTERVAL / 2,
+  },
   clock: systemClock,
   listener: {
     stale: () => undefined,
@@ -132,6 +151,7 @@ const precision = new HeartbeatMonitor({
       lapses.push(performance.now() - (deadlines.get(id) ?? 0));
       precision.untrack(id);
     },
+    suspect: () => ({ probed: false, mediaAsked: false }),
   },
 });
 out(`  precision: ${lapsing.length} sessions lapse after ${TIMEOUT} ms…`);

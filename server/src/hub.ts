@@ -25,7 +25,7 @@ import { createApiRouter } from "./http/api.js";
 import { createHttpApp } from "./http/app.js";
 import { redactUrl } from "./http/redact.js";
 import { HubMetrics } from "./metrics/HubMetrics.js";
-import { SessionRegistry } from "./sessions/SessionRegistry.js";
+import { SessionRegistry, type DetectorOptions } from "./sessions/SessionRegistry.js";
 import { pixelStreamingPage } from "./pixelstreaming/page.js";
 import { PixelStreamingEndpoint } from "./pixelstreaming/PixelStreamingEndpoint.js";
 import { SessionRelay } from "./sessions/SessionRelay.js";
@@ -72,6 +72,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const registry = new SessionRegistry({
     heartbeat,
     enforce: config.heartbeat.enforce,
+    detector: detectorOptions(config),
     clock,
     logger: logger.child({ component: "sessions" }),
   });
@@ -330,7 +331,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       metrics.configReloaded("applied");
       const settings = heartbeatSettings(next);
       const nextKeepalive = keepaliveFor(settings);
-      registry.reconfigure(settings, next.heartbeat.enforce);
+      registry.reconfigure(settings, next.heartbeat.enforce, detectorOptions(next));
       // engine.io reads these when it schedules each socket's next ping.
       io.engine.opts.pingInterval = nextKeepalive.pingIntervalMs;
       io.engine.opts.pingTimeout = nextKeepalive.pingTimeoutMs;
@@ -358,4 +359,9 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       }
     },
   };
+}
+
+/** The heartbeat detector the config asks for. */
+function detectorOptions(config: HubConfig): DetectorOptions {
+  return { kind: config.heartbeat.detector, pauseToleranceMs: config.heartbeat.pauseToleranceMs };
 }

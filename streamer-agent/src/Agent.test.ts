@@ -80,6 +80,10 @@ class FakeSession implements AgentSession {
   get mediaRttMs(): number | undefined {
     return this.heartbeat.rttMs;
   }
+  /** As PeerSession: flowing when the player answers media pings. */
+  checkMedia(): Promise<boolean> {
+    return Promise.resolve(this.answerMediaPings && !this.closed);
+  }
   start(): Promise<void> {
     this.heartbeat.start();
     return Promise.resolve();
@@ -184,6 +188,36 @@ describe("Agent", () => {
         state: "stale",
         late: "player",
       });
+    });
+  });
+
+  describe("liveness questions and the goodbye", () => {
+    it("answers a probe at once, from the message handler", () => {
+      withTwoSessions();
+      hub.deliver({ type: "probe", probeId: "p-1" });
+      expect(hub.sent.at(-1)).toEqual({ type: "probeAck", probeId: "p-1" });
+    });
+
+    it("answers a media check with whether the player still answers over the data channel", async () => {
+      withTwoSessions();
+      hub.deliver({ type: "mediaCheck", sessionId: "s1", checkId: "c-1" });
+      session("s2").answerMediaPings = false;
+      hub.deliver({ type: "mediaCheck", sessionId: "s2", checkId: "c-2" });
+      hub.deliver({ type: "mediaCheck", sessionId: "gone", checkId: "c-3" });
+      await vi.waitFor(() => {
+        expect(hub.sent.filter((m) => m.type === "mediaReport")).toHaveLength(3);
+      });
+      expect(hub.sent.filter((m) => m.type === "mediaReport")).toEqual([
+        { type: "mediaReport", sessionId: "s1", checkId: "c-1", flowing: true },
+        { type: "mediaReport", sessionId: "s2", checkId: "c-2", flowing: false },
+        { type: "mediaReport", sessionId: "gone", checkId: "c-3", flowing: false },
+      ]);
+    });
+
+    it("says goodbye before it disconnects when stopped", async () => {
+      withTwoSessions();
+      await agent.stop();
+      expect(hub.sent.at(-1)).toEqual({ type: "bye" });
     });
   });
 

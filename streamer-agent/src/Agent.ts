@@ -39,6 +39,7 @@ export type AgentSession = Pick<
   | "close"
   | "setHeartbeat"
   | "mediaRttMs"
+  | "checkMedia"
 >;
 
 export interface AgentDependencies {
@@ -77,6 +78,12 @@ const END_SESSION_ANSWER_MS = 2_000;
  * sends `config` first), so only a safe placeholder; the next `config` replaces it.
  */
 const HEARTBEAT_BEFORE_CONFIG = { intervalMs: 5_000, timeoutMs: 15_000 };
+/**
+ * How long a media check waits for the player to answer over the data channel: a live player
+ * answers in milliseconds; long enough for a retransmission on a lossy path.
+ */
+const MEDIA_CHECK_WINDOW_MS = 800;
+
 /** Sessions remembered as released-but-not-yet-logged. */
 const MAX_UNLOGGED_DROPS = 1_000;
 
@@ -198,6 +205,8 @@ export class Agent {
     this.closeAllSessions("streamer-left", "agent stopping");
     this.clearResumeTimers();
     this.pinger.clear();
+    // The goodbye: the hub ends our sessions now, whatever happens to the socket's own close.
+    this.hub.send({ type: "bye" });
     this.hub.close();
     await this.encoder.stop();
   }
@@ -280,6 +289,13 @@ export class Agent {
         return;
       case "sessionClosed":
         this.closeSession(message.sessionId, message.reason);
+        return;
+      case "probe":
+        // Answered here, in the message handler: a hung agent cannot answer, a slow link answers late.
+        this.hub.send({ type: "probeAck", probeId: message.probeId });
+        return;
+      case "mediaCheck":
+        this.answerMediaCheck(message.sessionId, message.checkId);
         return;
       case "error":
         this.logger.warn(
@@ -399,6 +415,19 @@ export class Agent {
         this.closeSession(sessionId, "media-timeout", "the hub did not answer endSession");
       }, END_SESSION_ANSWER_MS),
     );
+  }
+
+  /** Asks the player over the data channel and tells the hub whether anything came back. */
+  private answerMediaCheck(sessionId: string, checkId: string): void {
+    const session = this.sessions.get(sessionId);
+    const intervalMs = this.hubConfig?.heartbeat.intervalMs ?? MEDIA_CHECK_WINDOW_MS;
+    const checked = session
+      ? session.checkMedia(Math.min(MEDIA_CHECK_WINDOW_MS, intervalMs))
+      : Promise.resolve(false);
+    void checked.then((flowing) => {
+      this.heartbeatLogger.debug({ sessionId, flowing }, "media check answered");
+      this.hub.send({ type: "mediaReport", sessionId, checkId, flowing });
+    });
   }
 
   private withSession(

@@ -6,6 +6,8 @@ const INTERVAL = 250;
 const TIMEOUT = 1000;
 const STALE = 375;
 const GRACE = INTERVAL;
+/** The timings every test starts from: the fixed detector (adaptive has its own block below). */
+const FIXED = { detector: "fixed", intervalMs: INTERVAL, pauseToleranceMs: 0 } as const;
 
 type Event = { kind: "stale" | "fresh" | "lapsed"; sessionId: string; end: End; at: number };
 
@@ -26,9 +28,14 @@ describe("HeartbeatMonitor", () => {
         events.push({ kind, sessionId, end, at: performance.now() - start });
       };
     monitor = new HeartbeatMonitor({
-      timings: { timeoutMs: TIMEOUT, staleAfterMs: STALE, answerGraceMs: GRACE },
+      timings: { timeoutMs: TIMEOUT, staleAfterMs: STALE, answerGraceMs: GRACE, ...FIXED },
       clock: systemClock,
-      listener: { stale: record("stale"), fresh: record("fresh"), lapsed: record("lapsed") },
+      listener: {
+        stale: record("stale"),
+        fresh: record("fresh"),
+        lapsed: record("lapsed"),
+        suspect: () => ({ probed: false, mediaAsked: false }),
+      },
     });
   });
   afterEach(() => {
@@ -187,7 +194,7 @@ describe("HeartbeatMonitor", () => {
     });
 
     it("skips stale when the stale threshold is not below the timeout", () => {
-      monitor.reconfigure({ timeoutMs: 300, staleAfterMs: 375, answerGraceMs: GRACE });
+      monitor.reconfigure({ timeoutMs: 300, staleAfterMs: 375, answerGraceMs: GRACE, ...FIXED });
       monitor.track("s1");
       vi.advanceTimersByTime(1000);
       expect(events.map((e) => e.kind)).toEqual(["lapsed"]);
@@ -221,7 +228,7 @@ describe("HeartbeatMonitor", () => {
     it("applies a shorter timeout to running sessions at once", () => {
       monitor.track("s1");
       vi.advanceTimersByTime(300);
-      monitor.reconfigure({ timeoutMs: 400, staleAfterMs: 10_000, answerGraceMs: GRACE });
+      monitor.reconfigure({ timeoutMs: 400, staleAfterMs: 10_000, answerGraceMs: GRACE, ...FIXED });
       vi.advanceTimersByTime(100);
       expect(lapses()).toEqual([]);
       vi.advanceTimersByTime(1);
@@ -231,7 +238,7 @@ describe("HeartbeatMonitor", () => {
     it("applies a longer timeout to running sessions", () => {
       monitor.track("s1");
       vi.advanceTimersByTime(300);
-      monitor.reconfigure({ timeoutMs: 3000, staleAfterMs: 2000, answerGraceMs: GRACE });
+      monitor.reconfigure({ timeoutMs: 3000, staleAfterMs: 2000, answerGraceMs: GRACE, ...FIXED });
       vi.advanceTimersByTime(2000);
       expect(events.map((e) => `${e.kind}@${e.at}`)).toEqual(["stale@2001"]);
       vi.advanceTimersByTime(1000);

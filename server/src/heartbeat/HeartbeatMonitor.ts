@@ -20,8 +20,22 @@
  *
  * A lapse is reported once per end; the monitor keeps watching until `untrack`, so a caller that
  * does not tear down (heartbeat.enforce=false) still hears when the end comes back.
+ *
+ * Detection: with the `fixed` detector an end lapses after `timeoutMs` of silence. With
+ * `adaptive` (detector.ts) an end also becomes suspect when its beat is later than its own
+ * history makes likely; the listener then probes it and asks the other end about media, and the
+ * end lapses early if the probe goes unanswered for `pauseToleranceMs` and the media evidence
+ * does not show it alive. The timeout stays the hard bound.
  */
 import type { Clock, TimerHandle } from "@heartline/shared/timing";
+import {
+  deadAfterProbe,
+  SampleWindow,
+  suspectAfterMs,
+  type DetectorKind,
+  type DetectorSettings,
+  type MediaEvidence,
+} from "./detector.js";
 
 export type End = "streamer" | "player";
 
@@ -35,6 +49,20 @@ export interface HeartbeatTimings {
   staleAfterMs: number;
   /** The least time a player gets to answer the first ping after a gap in pings. */
   answerGraceMs: number;
+  /** `fixed`: the timeout alone; `adaptive`: also suspicion, probe and media evidence. */
+  detector: DetectorKind;
+  /** The streamers' beat interval. */
+  intervalMs: number;
+  /** adaptive: how long a suspect end that was probed has to answer. */
+  pauseToleranceMs: number;
+}
+
+/** What the listener did about a suspect end. */
+export interface SuspicionResponse {
+  /** The end was sent a probe it can answer (it declared the feature and is reachable). */
+  probed: boolean;
+  /** The other end was asked whether media from this end still arrives. */
+  mediaAsked: boolean;
 }
 
 export interface HeartbeatListener {
@@ -42,6 +70,11 @@ export interface HeartbeatListener {
   /** An end that was stale or lapsed was heard from again. */
   fresh(sessionId: string, end: End): void;
   lapsed(sessionId: string, end: End): void;
+  /**
+   * adaptive: the end is later than its history makes likely. Probe it (once per peer is
+   * enough) and ask the other end about media; say what was done.
+   */
+  suspect(sessionId: string, end: End): SuspicionResponse;
 }
 
 interface EndClock {
@@ -53,6 +86,39 @@ interface EndClock {
    * answerGraceMs to answer before it is even late (-Infinity: no such floor).
    */
   staleNotBefore: number;
+  /** adaptive: beat gaps (streamer) or answer delays (player). */
+  readonly history: SampleWindow;
+  /** Clock time of the last beat (ping or pong) from this end (NaN: none yet). */
+  lastBeatAt: number;
+  /** adaptive: when it last answered a probe (-Infinity: never); suspicion restarts from there. */
+  answeredAt: number;
+  /** adaptive: when this end became suspect (Infinity: it is not). */
+  suspectedAt: number;
+  probed: boolean;
+  mediaAsked: boolean;
+  media: MediaEvidence;
+}
+
+function endClock(now: number): EndClock {
+  return {
+    at: now,
+    health: "fresh",
+    staleNotBefore: Number.NEGATIVE_INFINITY,
+    history: new SampleWindow(),
+    lastBeatAt: Number.NaN,
+    answeredAt: Number.NEGATIVE_INFINITY,
+    suspectedAt: Number.POSITIVE_INFINITY,
+    probed: false,
+    mediaAsked: false,
+    media: "unknown",
+  };
+}
+
+function clearSuspicion(clock: EndClock): void {
+  clock.suspectedAt = Number.POSITIVE_INFINITY;
+  clock.probed = false;
+  clock.mediaAsked = false;
+  clock.media = "unknown";
 }
 
 interface Entry {
@@ -61,6 +127,8 @@ interface Entry {
   readonly player: EndClock;
   /** A ping was relayed to the player after its last message. */
   playerOwes: boolean;
+  /** Clock time of the first ping relayed to the player after its last message. */
+  owedSince: number;
   /** The streamer is judged by another hub node, not here. */
   readonly streamerElsewhere: boolean;
   timer: TimerHandle | undefined;
@@ -108,9 +176,10 @@ export class HeartbeatMonitor {
     const now = this.#clock.now();
     const entry: Entry = {
       id: sessionId,
-      streamer: { at: now, health: "fresh", staleNotBefore: Number.NEGATIVE_INFINITY },
-      player: { at: now, health: "fresh", staleNotBefore: Number.NEGATIVE_INFINITY },
+      streamer: endClock(now),
+      player: endClock(now),
       playerOwes: false,
+      owedSince: now,
       streamerElsewhere: options.streamerElsewhere ?? false,
       timer: undefined,
       firesAt: Number.POSITIVE_INFINITY,
@@ -127,21 +196,71 @@ export class HeartbeatMonitor {
     this.#entries.delete(sessionId);
   }
 
-  /** Any valid message from `end` for this session proves that end alive. */
-  heard(sessionId: string, end: End): void {
+  /**
+   * Any valid message from `end` for this session proves that end alive. `beat`: it was the
+   * heartbeat itself (a streamer's ping, a player's pong), which the adaptive detector learns from.
+   */
+  heard(sessionId: string, end: End, beat = false): void {
     const entry = this.#entries.get(sessionId);
     if (!entry) return;
     const clock = entry[end];
-    clock.at = this.#clock.now();
+    const now = this.#clock.now();
+    if (beat) {
+      if (end === "player") {
+        if (entry.playerOwes) clock.history.push(now - entry.owedSince);
+      } else if (!Number.isNaN(clock.lastBeatAt)) {
+        clock.history.push(now - clock.lastBeatAt);
+      }
+      clock.lastBeatAt = now;
+    }
+    clock.at = now;
     clock.staleNotBefore = Number.NEGATIVE_INFINITY;
     if (end === "player") entry.playerOwes = false;
-    if (clock.health !== "fresh") {
+    const wasSuspect = clock.suspectedAt !== Number.POSITIVE_INFINITY;
+    if (wasSuspect) clearSuspicion(clock);
+    if (clock.health !== "fresh" || wasSuspect) {
       // Rare path (an end coming back): its next threshold is new, so re-arm from scratch.
+      const wasFresh = clock.health === "fresh";
       clock.health = "fresh";
       this.#disarm(entry);
-      this.#arm(entry, clock.at);
-      this.#listener.fresh(sessionId, end);
+      this.#arm(entry, now);
+      if (!wasFresh) this.#listener.fresh(sessionId, end);
     }
+  }
+
+  /**
+   * A suspect `end` answered its probe: it is running, so its suspicion ends. Its silence on
+   * this session still counts (the probe is not a beat): it is suspected and probed again if it
+   * stays silent, and the timeout still applies.
+   */
+  probeAnswered(sessionId: string, end: End): void {
+    const entry = this.#entries.get(sessionId);
+    const clock = entry?.[end];
+    if (!entry || !clock || clock.suspectedAt === Number.POSITIVE_INFINITY) return;
+    clearSuspicion(clock);
+    clock.answeredAt = this.#clock.now();
+    this.#disarm(entry);
+    this.#arm(entry, clock.answeredAt);
+  }
+
+  /**
+   * The other end's answer about media from `end` while `end` is suspect: `flowing` keeps it
+   * alive until the timeout, `dead` lets an unanswered probe end it.
+   */
+  media(sessionId: string, end: End, evidence: MediaEvidence): void {
+    const entry = this.#entries.get(sessionId);
+    if (!entry) return;
+    const clock = entry[end];
+    if (clock.suspectedAt === Number.POSITIVE_INFINITY) return;
+    clock.media = evidence;
+    this.#disarm(entry);
+    this.#evaluate(entry, this.#clock.now());
+  }
+
+  /** Whether `end` is suspect now (adaptive detector). */
+  suspect(sessionId: string, end: End): boolean {
+    const clock = this.#entries.get(sessionId)?.[end];
+    return clock !== undefined && clock.suspectedAt !== Number.POSITIVE_INFINITY;
   }
 
   /** A ping was relayed to the player: from now on its silence counts against it. */
@@ -149,6 +268,7 @@ export class HeartbeatMonitor {
     const entry = this.#entries.get(sessionId);
     if (!entry || entry.playerOwes) return;
     entry.playerOwes = true;
+    entry.owedSince = this.#clock.now();
     // In steady state the player answered the previous ping an interval ago and nothing changes.
     // After a quiet spell it had nothing to answer: it still gets answerGraceMs for this ping.
     const now = this.#clock.now();
@@ -161,7 +281,7 @@ export class HeartbeatMonitor {
       entry.player.staleNotBefore = now + answerGraceMs;
     }
     // The player's next threshold may come before the armed timer; keep teardown on time.
-    const next = this.#nextThreshold(entry.player);
+    const next = this.#nextThreshold(entry, "player");
     if (next < entry.firesAt - 1) {
       this.#disarm(entry);
       this.#arm(entry, now);
@@ -180,20 +300,49 @@ export class HeartbeatMonitor {
   }
 
   /** When this end crosses its next threshold (Infinity: nothing pending). */
-  #nextThreshold(clock: EndClock): number {
+  #nextThreshold(entry: Entry, end: End): number {
+    const clock = entry[end];
     const { timeoutMs, staleAfterMs } = this.#timings;
     if (clock.health === "lapsed") return Number.POSITIVE_INFINITY;
+    let next = clock.at + timeoutMs;
     if (clock.health === "fresh" && staleAfterMs < timeoutMs) {
-      return Math.min(Math.max(clock.at + staleAfterMs, clock.staleNotBefore), clock.at + timeoutMs);
+      next = Math.min(next, Math.max(clock.at + staleAfterMs, clock.staleNotBefore));
     }
-    return clock.at + timeoutMs;
+    if (this.#timings.detector === "adaptive") {
+      if (clock.suspectedAt === Number.POSITIVE_INFINITY) next = Math.min(next, this.#suspectAt(entry, end));
+      else if (clock.probed) next = Math.min(next, clock.suspectedAt + this.#timings.pauseToleranceMs);
+    }
+    return next;
+  }
+
+  /** adaptive: when `end` becomes suspect if nothing is heard from it before. */
+  #suspectAt(entry: Entry, end: End): number {
+    const clock = entry[end];
+    const settings = this.#detectorSettings();
+    if (end === "streamer") {
+      const { intervalMs } = this.#timings;
+      const after = suspectAfterMs(clock.history, { untrainedMs: intervalMs, floorMs: intervalMs }, settings);
+      return Math.max(clock.at, clock.answeredAt) + after;
+    }
+    // A player is judged from the ping it owes an answer to, never before its grace is over.
+    const after = suspectAfterMs(
+      clock.history,
+      { untrainedMs: this.#timings.answerGraceMs, floorMs: 0 },
+      settings,
+    );
+    return Math.max(Math.max(entry.owedSince, clock.answeredAt) + after, clock.staleNotBefore);
+  }
+
+  #detectorSettings(): DetectorSettings {
+    const { detector, intervalMs, timeoutMs, pauseToleranceMs } = this.#timings;
+    return { kind: detector, intervalMs, timeoutMs, pauseToleranceMs };
   }
 
   #arm(entry: Entry, now: number): void {
     const streamerNext = entry.streamerElsewhere
       ? Number.POSITIVE_INFINITY
-      : this.#nextThreshold(entry.streamer);
-    const playerNext = entry.playerOwes ? this.#nextThreshold(entry.player) : Number.POSITIVE_INFINITY;
+      : this.#nextThreshold(entry, "streamer");
+    const playerNext = entry.playerOwes ? this.#nextThreshold(entry, "player") : Number.POSITIVE_INFINITY;
     const threshold = Math.min(streamerNext, playerNext);
     if (threshold === Number.POSITIVE_INFINITY) return;
     // "Longer than": fire one millisecond past the threshold.
@@ -214,22 +363,57 @@ export class HeartbeatMonitor {
 
   /** Moves each end to the health its silence calls for, reports changes, re-arms. */
   #evaluate(entry: Entry, now: number): void {
-    const streamerChange = entry.streamerElsewhere ? undefined : this.#advance(entry.streamer, now);
+    const streamerChange = entry.streamerElsewhere ? undefined : this.#advance(entry, "streamer", now);
     // While the streamer is past its timeout the player is never blamed for the silence.
     const playerChange =
-      entry.playerOwes && entry.streamer.health !== "lapsed" ? this.#advance(entry.player, now) : undefined;
+      entry.playerOwes && entry.streamer.health !== "lapsed"
+        ? this.#advance(entry, "player", now)
+        : undefined;
+    if (streamerChange === "suspect" || playerChange === "suspect") {
+      // The listener probes and asks; what it did decides how the suspicion can end.
+      for (const end of ["streamer", "player"] as const) {
+        if ((end === "streamer" ? streamerChange : playerChange) !== "suspect") continue;
+        const response = this.#listener.suspect(entry.id, end);
+        if (this.#entries.get(entry.id) !== entry) return;
+        entry[end].probed = response.probed;
+        entry[end].mediaAsked = response.mediaAsked;
+      }
+    }
     this.#arm(entry, now);
-    if (streamerChange) this.#listener[streamerChange](entry.id, "streamer");
-    if (playerChange && this.#entries.get(entry.id) === entry)
+    if (streamerChange !== undefined && streamerChange !== "suspect")
+      this.#listener[streamerChange](entry.id, "streamer");
+    if (playerChange !== undefined && playerChange !== "suspect" && this.#entries.get(entry.id) === entry)
       this.#listener[playerChange](entry.id, "player");
   }
 
-  #advance(clock: EndClock, now: number): "stale" | "lapsed" | undefined {
+  #advance(entry: Entry, end: End, now: number): "stale" | "lapsed" | "suspect" | undefined {
+    const clock = entry[end];
     const silent = now - clock.at;
     const { timeoutMs, staleAfterMs } = this.#timings;
-    if (silent > timeoutMs && clock.health !== "lapsed") {
+    if (clock.health === "lapsed") return undefined;
+    if (silent > timeoutMs) {
       clock.health = "lapsed";
       return "lapsed";
+    }
+    if (this.#timings.detector === "adaptive") {
+      if (clock.suspectedAt === Number.POSITIVE_INFINITY) {
+        if (now > this.#suspectAt(entry, end)) {
+          clock.suspectedAt = now;
+          return "suspect";
+        }
+      } else if (
+        deadAfterProbe({
+          settings: this.#detectorSettings(),
+          now,
+          suspectedAt: clock.suspectedAt,
+          probed: clock.probed,
+          mediaAsked: clock.mediaAsked,
+          media: clock.media,
+        })
+      ) {
+        clock.health = "lapsed";
+        return "lapsed";
+      }
     }
     if (
       silent > staleAfterMs &&

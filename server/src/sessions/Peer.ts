@@ -11,7 +11,7 @@
  * never away here (its own node judges it and reports it late); the hub's own messages
  * (sessionState, sessionClosed, ...) go only to peers on this node.
  */
-import type { HubMessage, Role } from "@heartline/shared";
+import type { HubMessage, PeerFeature, Role } from "@heartline/shared";
 import type { PsRelayFrame } from "@heartline/shared/pixelstreaming";
 import type { TimerHandle } from "@heartline/shared/timing";
 import type { Session } from "./Session.js";
@@ -50,6 +50,10 @@ export class Peer {
    * it are refused until it is heard again.
    */
   unresponsive = false;
+  /** What the peer declared it can answer (handshake `features`); set on each (re)connect. */
+  features: ReadonlySet<PeerFeature> = new Set();
+  /** The probe sent to this peer and not answered yet (adaptive heartbeat detector). */
+  probeId: string | undefined;
 
   constructor(
     /** Hub-issued, unique, kept across resumes. */

@@ -39,6 +39,8 @@ export class Session {
   started = false;
   /** The streamer relayed an offer: it knows of the session (its `playerJoined` arrived). */
   offered = false;
+  /** The `mediaCheck` in flight, and the end it asks about (a suspect end, or one away). */
+  mediaCheck: { id: string; about: SessionEnd } | undefined;
   /** Multi-node: the end on another node is late, as that node last reported. */
   remoteLate = false;
   /** Multi-node: whether the other node was last told that the end here is late. */

@@ -15,7 +15,12 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { HeartbeatSettings, HubMessage, Role, SessionCloseReason, SessionEnd } from "@heartline/shared";
 import type { Clock } from "@heartline/shared/timing";
-import { HeartbeatMonitor, type HeartbeatTimings } from "../heartbeat/HeartbeatMonitor.js";
+import {
+  HeartbeatMonitor,
+  type HeartbeatTimings,
+  type SuspicionResponse,
+} from "../heartbeat/HeartbeatMonitor.js";
+import type { DetectorKind } from "../heartbeat/detector.js";
 import { Peer, type PeerTransport, type WireProtocol } from "./Peer.js";
 import { Session } from "./Session.js";
 
@@ -32,6 +37,8 @@ export interface SessionRegistryOptions {
   heartbeat: HeartbeatSettings;
   /** Tear down sessions whose heartbeat lapses (false: only log it). */
   enforce: boolean;
+  /** How dead ends are found (default: the fixed timeout alone). */
+  detector?: DetectorOptions;
   clock: Clock;
   logger: Logger;
 }
@@ -52,14 +59,27 @@ export interface SessionRegistryEvents {
   sessionClosed: [session: Session];
 }
 
-function timingsOf(settings: HeartbeatSettings): HeartbeatTimings {
+/** The config's `heartbeat.detector` and `heartbeat.pauseToleranceMs`. */
+export interface DetectorOptions {
+  kind: DetectorKind;
+  pauseToleranceMs: number;
+}
+
+const FIXED_DETECTOR: DetectorOptions = { kind: "fixed", pauseToleranceMs: 0 };
+
+function timingsOf(settings: HeartbeatSettings, detector: DetectorOptions): HeartbeatTimings {
   return {
     timeoutMs: settings.timeoutMs,
     staleAfterMs: settings.staleAfterMs,
     // A player always gets at least one beat to answer a ping.
     answerGraceMs: settings.intervalMs,
+    detector: detector.kind,
+    intervalMs: settings.intervalMs,
+    pauseToleranceMs: detector.pauseToleranceMs,
   };
 }
+
+const OTHER: Record<SessionEnd, SessionEnd> = { streamer: "player", player: "streamer" };
 
 export class SessionRegistry {
   readonly #streamers = new Map<string, Peer>();
@@ -73,6 +93,7 @@ export class SessionRegistry {
   readonly #clock: Clock;
   readonly #log: Logger;
   #settings: HeartbeatSettings;
+  #detector: DetectorOptions;
   #enforce: boolean;
   /** For whoever needs to know, without being in the control flow. */
   readonly observer = new EventEmitter<SessionRegistryEvents>();
@@ -81,9 +102,10 @@ export class SessionRegistry {
     this.#clock = options.clock;
     this.#log = options.logger;
     this.#settings = options.heartbeat;
+    this.#detector = options.detector ?? FIXED_DETECTOR;
     this.#enforce = options.enforce;
     this.#heartbeat = new HeartbeatMonitor({
-      timings: timingsOf(options.heartbeat),
+      timings: timingsOf(options.heartbeat, this.#detector),
       clock: options.clock,
       listener: {
         stale: (sessionId) => {
@@ -95,6 +117,7 @@ export class SessionRegistry {
         lapsed: (sessionId, end) => {
           this.#lapsed(sessionId, end);
         },
+        suspect: (sessionId, end) => this.#suspect(sessionId, end),
       },
     });
   }
@@ -135,10 +158,15 @@ export class SessionRegistry {
   }
 
   /** New heartbeat settings apply to every session at once. */
-  reconfigure(settings: HeartbeatSettings, enforce: boolean): void {
+  reconfigure(
+    settings: HeartbeatSettings,
+    enforce: boolean,
+    detector: DetectorOptions = this.#detector,
+  ): void {
     this.#settings = settings;
     this.#enforce = enforce;
-    this.#heartbeat.reconfigure(timingsOf(settings));
+    this.#detector = detector;
+    this.#heartbeat.reconfigure(timingsOf(settings, detector));
   }
 
   /** Whether a new streamer may not take this id (a connected or resumable streamer has it). */
@@ -207,7 +235,12 @@ export class SessionRegistry {
       this.#log.info({ peerId: peer.id, role: peer.role }, "peer did not come back within the grace period");
       this.removePeer(peer, LEFT_REASON[peer.role]);
     }, graceMs);
-    for (const session of peer.sessions) this.#refresh(session.id);
+    for (const session of peer.sessions) {
+      this.#refresh(session.id);
+      // Killed or dropped? A killed process sends no media either: if the other end sees none
+      // arrive, the session ends now instead of after the grace period (mediaReported).
+      this.#askAboutMedia(session, peer.role);
+    }
     if (peer.role === "streamer") this.observer.emit("streamersChanged");
   }
 
@@ -347,9 +380,74 @@ export class SessionRegistry {
     return session && session.endOf(peer) !== undefined ? session : undefined;
   }
 
-  /** A valid message from `end` for this session: that end is alive. O(1), no timers. */
-  heard(session: Session, end: SessionEnd): void {
-    this.#heartbeat.heard(session.id, end);
+  /**
+   * A valid message from `end` for this session: that end is alive. O(1), no timers. `beat`:
+   * the message was the heartbeat itself (the adaptive detector learns its rhythm from those).
+   */
+  heard(session: Session, end: SessionEnd, beat = false): void {
+    this.#heartbeat.heard(session.id, end, beat);
+  }
+
+  /** The peer answered a probe: it is running, so none of its sessions is suspect any more. */
+  probeAnswered(peer: Peer, probeId: string): void {
+    if (peer.probeId === probeId) peer.probeId = undefined;
+    for (const session of peer.sessions) this.#heartbeat.probeAnswered(session.id, peer.role);
+  }
+
+  /**
+   * `reporter`, an end of `session`, answered a `mediaCheck` about the other end: media from it
+   * is still arriving (`flowing`) or not. Answers to anything but the check in flight are ignored.
+   */
+  mediaReported(session: Session, reporter: Peer, checkId: string, flowing: boolean): void {
+    const check = session.mediaCheck;
+    const reporterEnd = session.endOf(reporter);
+    if (check?.id !== checkId || reporterEnd === undefined || check.about !== OTHER[reporterEnd]) return;
+    session.mediaCheck = undefined;
+    const about = check.about;
+    const subject = session.peerAt(about);
+    this.#log.info({ sessionId: session.id, about, flowing, away: subject.away }, "media report");
+    if (subject.away) {
+      if (flowing) return;
+      // The socket dropped and no media arrives either: the process is gone, not the link.
+      this.#log.info(
+        { sessionId: session.id, end: about },
+        "no media from the away end either: ending the session without waiting for a resume",
+      );
+      this.close(session, LEFT_REASON[about]);
+      return;
+    }
+    this.#heartbeat.media(session.id, about, flowing ? "flowing" : "dead");
+  }
+
+  /** adaptive detector: probe the suspect end and ask the other end about media from it. */
+  #suspect(sessionId: string, end: SessionEnd): SuspicionResponse {
+    const session = this.#sessions.get(sessionId);
+    if (!session) return { probed: false, mediaAsked: false };
+    const peer = session.peerAt(end);
+    let probed = false;
+    if (!peer.remote && !peer.away && peer.features.has("probe")) {
+      // One probe per peer answers for all its sessions.
+      if (peer.probeId === undefined) {
+        peer.probeId = randomBytes(9).toString("base64url");
+        peer.send({ type: "probe", probeId: peer.probeId });
+      }
+      probed = true;
+    }
+    const mediaAsked = this.#askAboutMedia(session, end);
+    // Peers that can answer nothing (older or third-party ones) are judged by the timeout alone.
+    if (probed || mediaAsked)
+      this.#log.info({ sessionId, end, probed, mediaAsked }, "end suspect: missed its beat");
+    return { probed, mediaAsked };
+  }
+
+  /** Sends the other end of `session` a `mediaCheck` about `about`; false if it cannot answer. */
+  #askAboutMedia(session: Session, about: SessionEnd): boolean {
+    const asked = session.peerAt(OTHER[about]);
+    if (asked.remote || asked.away || !asked.features.has("mediaCheck")) return false;
+    const id = randomBytes(9).toString("base64url");
+    session.mediaCheck = { id, about };
+    asked.send({ type: "mediaCheck", sessionId: session.id, checkId: id });
+    return true;
   }
 
   /** A ping reached the player: its silence counts from now on (on the player's node). */

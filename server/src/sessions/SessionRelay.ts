@@ -52,7 +52,7 @@ export class SessionRelay {
 
   /** A message from the `from` end of `session` (validated by the caller) for the other end. */
   relay(session: Session, from: SessionEnd, message: Relayable): RelayOutcome {
-    this.#registry.heard(session, from);
+    this.#registry.heard(session, from, message.type === "ping" || message.type === "pong");
     if (from === "streamer" && message.type === "offer") session.offered = true;
     this.record(session, message);
     const to = OTHER_END[from];

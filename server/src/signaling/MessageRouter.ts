@@ -15,6 +15,9 @@ import {
   type IceServer,
   type PlayerToHubMessage,
   type StreamerToHubMessage,
+  type ByeMessage,
+  type MediaReportMessage,
+  type ProbeAckMessage,
 } from "@heartline/shared";
 import type { HubConfig } from "@heartline/shared/config";
 import { turnCredentials } from "../access/turnCredentials.js";
@@ -163,6 +166,10 @@ export class MessageRouter {
       return;
     }
     const message: StreamerToHubMessage = parsed.message;
+    if (message.type === "probeAck" || message.type === "mediaReport" || message.type === "bye") {
+      this.#onLiveness(connection, message);
+      return;
+    }
     const session = this.#sessionFor(connection, message.sessionId);
     if (!session) return;
     if (isRelayed("streamer", message)) {
@@ -188,6 +195,11 @@ export class MessageRouter {
     const message: PlayerToHubMessage = parsed.message;
     const { peer } = connection;
     switch (message.type) {
+      case "probeAck":
+      case "mediaReport":
+      case "bye":
+        this.#onLiveness(connection, message);
+        return;
       case "listStreamers":
         peer.send({ type: "streamerList", streamers: this.streamerList() });
         return;
@@ -220,6 +232,29 @@ export class MessageRouter {
         this.#relayed(connection, session, this.#relay.relay(session, "player", message));
         return;
       }
+    }
+  }
+
+  /** Either role's answers to the hub's liveness questions, and its goodbye. */
+  #onLiveness(
+    connection: RoutedConnection,
+    message: ProbeAckMessage | MediaReportMessage | ByeMessage,
+  ): void {
+    const { peer } = connection;
+    switch (message.type) {
+      case "probeAck":
+        this.#registry.probeAnswered(peer, message.probeId);
+        return;
+      case "mediaReport": {
+        const session = this.#sessionFor(connection, message.sessionId);
+        if (session) this.#registry.mediaReported(session, peer, message.checkId, message.flowing);
+        return;
+      }
+      case "bye":
+        connection.log.info({ sessions: peer.sessions.size }, "peer said goodbye");
+        this.#registry.removePeer(peer, peer.role === "streamer" ? "streamer-left" : "player-left");
+        connection.close();
+        return;
     }
   }
 

@@ -186,6 +186,7 @@ export class SocketIoGateway {
       peer = added;
       peer.onlyStreamerId = socket.data.onlyStreamerId;
     }
+    peer.features = new Set(auth.features);
     const log = this.#log.child({ peerId: peer.id, role: peer.role });
     const { messagesPerSecond, messageBurst } = this.#config.limits;
     const connection: Connection = {

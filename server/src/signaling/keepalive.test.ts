@@ -3,7 +3,16 @@ import { heartbeatSettings } from "@heartline/shared/config";
 import { keepaliveFor } from "./keepalive.js";
 
 const settings = (intervalMs: number, missedBeats: number) =>
-  heartbeatSettings({ heartbeat: { intervalMs, missedBeats, enforce: true, logPingPong: false } });
+  heartbeatSettings({
+    heartbeat: {
+      intervalMs,
+      missedBeats,
+      enforce: true,
+      logPingPong: false,
+      detector: "fixed",
+      pauseToleranceMs: 0,
+    },
+  });
 
 describe("keepaliveFor", () => {
   it.each([

@@ -38,6 +38,14 @@ export const HubConfigSchema = z.strictObject({
         description:
           "How long a dropped socket may take to reconnect and resume its sessions (default: the heartbeat timeout)",
       }),
+      detector: z.enum(["adaptive", "fixed"]).default("adaptive").meta({
+        description:
+          "adaptive: probe an end that misses its beat and end it sooner when it cannot answer (never later than the timeout); fixed: only the timeout",
+      }),
+      pauseToleranceMs: z.number().int().min(0).max(60_000).default(3000).meta({
+        description:
+          "adaptive: the longest stall of a healthy peer (GC, swap, a busy event loop) that never ends its sessions early",
+      }),
       enforce: z.boolean().default(true).meta({
         description: "Tear down sessions whose heartbeat lapses; false only measures and logs (debugging)",
       }),

@@ -148,6 +148,27 @@ export const ErrorMessageSchema = z.object({
   sessionId: SessionIdSchema.optional(),
 });
 
+/**
+ * "Answer me": sent when an end that declared the `probe` feature missed its beat. The peer
+ * answers `probeAck` with the same `probeId` from its message handler (never from a timer), so
+ * a hung process or a frozen tab cannot answer while a slow link still does, late.
+ */
+export const ProbeMessageSchema = z.object({
+  type: z.literal("probe"),
+  probeId: z.string().min(1).max(64),
+});
+
+/**
+ * "Does media from the other end of this session still arrive?": sent to an end that declared
+ * the `mediaCheck` feature when the other end is silent on signaling or its socket dropped. The
+ * peer answers `mediaReport` with the same `checkId` within `heartbeat.intervalMs`.
+ */
+export const MediaCheckMessageSchema = z.object({
+  type: z.literal("mediaCheck"),
+  sessionId: SessionIdSchema,
+  checkId: z.string().min(1).max(64),
+});
+
 // ---- peer -> hub (and relayed) ----------------------------------------------------------------
 
 export const ListStreamersMessageSchema = z.object({ type: z.literal("listStreamers") });
@@ -207,6 +228,30 @@ export const EndSessionMessageSchema = z.object({
   reason: z.literal("media-timeout"),
 });
 
+export const ProbeAckMessageSchema = z.object({
+  type: z.literal("probeAck"),
+  /** The `probeId` of the probe being answered. */
+  probeId: z.string().min(1).max(64),
+});
+
+export const MediaReportMessageSchema = z.object({
+  type: z.literal("mediaReport"),
+  sessionId: SessionIdSchema,
+  /** The `checkId` of the `mediaCheck` being answered. */
+  checkId: z.string().min(1).max(64),
+  /**
+   * true: something from the other end arrived over the media path during the check (a
+   * data-channel message, or for a player newly decoded video frames); false: nothing did.
+   */
+  flowing: z.boolean(),
+});
+
+/**
+ * "I am leaving": the sender's sessions end at once (`streamer-left` / `player-left`) and its
+ * resume token is void, even if its transport then closes without a socket.io DISCONNECT.
+ */
+export const ByeMessageSchema = z.object({ type: z.literal("bye") });
+
 // ---- peer <-> peer, over the WebRTC data channel MEDIA_HEARTBEAT_CHANNEL ---------------------
 
 /** Label of the data channel the streamer opens for the media-path heartbeat. */
@@ -234,6 +279,9 @@ export const StreamerToHubMessageSchema = z.discriminatedUnion("type", [
   IceCandidateMessageSchema,
   PingMessageSchema,
   EndSessionMessageSchema,
+  ProbeAckMessageSchema,
+  MediaReportMessageSchema,
+  ByeMessageSchema,
 ]);
 
 export const PlayerToHubMessageSchema = z.discriminatedUnion("type", [
@@ -244,6 +292,9 @@ export const PlayerToHubMessageSchema = z.discriminatedUnion("type", [
   PongMessageSchema,
   UnsubscribeMessageSchema,
   EndSessionMessageSchema,
+  ProbeAckMessageSchema,
+  MediaReportMessageSchema,
+  ByeMessageSchema,
 ]);
 
 export const HubToStreamerMessageSchema = z.discriminatedUnion("type", [
@@ -256,6 +307,8 @@ export const HubToStreamerMessageSchema = z.discriminatedUnion("type", [
   PongMessageSchema,
   SessionClosedMessageSchema,
   ErrorMessageSchema,
+  ProbeMessageSchema,
+  MediaCheckMessageSchema,
 ]);
 
 export const HubToPlayerMessageSchema = z.discriminatedUnion("type", [
@@ -269,6 +322,8 @@ export const HubToPlayerMessageSchema = z.discriminatedUnion("type", [
   PingMessageSchema,
   SessionClosedMessageSchema,
   ErrorMessageSchema,
+  ProbeMessageSchema,
+  MediaCheckMessageSchema,
 ]);
 
 /**
@@ -306,6 +361,11 @@ export type IceServer = z.infer<typeof IceServerSchema>;
 export type HeartbeatSettings = z.infer<typeof HeartbeatSettingsSchema>;
 export type PingMessage = z.infer<typeof PingMessageSchema>;
 export type PongMessage = z.infer<typeof PongMessageSchema>;
+export type ProbeMessage = z.infer<typeof ProbeMessageSchema>;
+export type ProbeAckMessage = z.infer<typeof ProbeAckMessageSchema>;
+export type MediaCheckMessage = z.infer<typeof MediaCheckMessageSchema>;
+export type MediaReportMessage = z.infer<typeof MediaReportMessageSchema>;
+export type ByeMessage = z.infer<typeof ByeMessageSchema>;
 
 export type StreamerToHubMessage = z.infer<typeof StreamerToHubMessageSchema>;
 export type PlayerToHubMessage = z.infer<typeof PlayerToHubMessageSchema>;

@@ -4,11 +4,16 @@ import { z } from "zod";
  * Why a session ended. Sent to both ends in `sessionClosed`, logged, and each one is tested.
  *
  * - `streamer-heartbeat-timeout`: the hub heard nothing from the streamer for this session
- *   for longer than `heartbeat.timeoutMs` (pings stopped; the streamer is hung or cut off).
+ *   for longer than `heartbeat.timeoutMs` (pings stopped; the streamer is hung or cut off), or,
+ *   with the adaptive detector, it missed its beat, did not answer a probe within
+ *   `heartbeat.pauseToleranceMs` and no media from it reached the player either.
  * - `player-heartbeat-timeout`: pings were delivered to the player but it answered nothing
- *   for longer than `heartbeat.timeoutMs` (frozen tab, lost network).
- * - `streamer-left`: the streamer's socket disconnected.
- * - `player-left`: the player's socket disconnected.
+ *   for longer than `heartbeat.timeoutMs` (frozen tab, lost network), or, with the adaptive
+ *   detector, it answered neither a ping nor a probe in time and the streamer saw no media from it.
+ * - `streamer-left`: the streamer left (`bye` or a disconnect), or its socket dropped and it did
+ *   not resume within `resumeGraceMs`, or the player reported no media from it either.
+ * - `player-left`: the player left (`bye` or a disconnect), or its socket dropped and it did not
+ *   resume within `resumeGraceMs`, or the streamer reported no media from it either.
  * - `unsubscribed`: the player asked to end the session.
  * - `media-timeout`: an end reported the media path dead (the data-channel heartbeat lapsed or
  *   ICE failed) while signaling was still healthy.

@@ -110,6 +110,11 @@ export class MediaHeartbeat {
     return rttMs;
   }
 
+  /** One ping now, outside the cadence (a media check asks the player to answer). */
+  pingNow(): void {
+    if (this.running) this.ping();
+  }
+
   /** Stops pinging and watching. Idempotent. */
   stop(): void {
     this.running = false;

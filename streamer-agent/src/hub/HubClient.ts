@@ -107,6 +107,8 @@ export class HubClient implements HubConnection {
           streamerId: options.streamerId,
           ...(options.key !== undefined ? { key: options.key } : {}),
           ...(this.resumeToken !== undefined ? { resumeToken: this.resumeToken } : {}),
+          // Answers the hub's liveness questions (Agent.handleMessage).
+          features: ["probe", "mediaCheck"],
         };
         callback(auth);
       },

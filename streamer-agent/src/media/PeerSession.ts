@@ -19,9 +19,9 @@ import {
   type StreamerToHubMessage,
 } from "@heartline/shared";
 import type { Logger } from "pino";
+import { systemClock, type Clock } from "@heartline/shared/timing";
 import { MediaHeartbeat, type MediaHeartbeatSettings } from "../heartbeat/MediaHeartbeat.js";
 import type { VideoCodec } from "../options.js";
-import type { Clock } from "@heartline/shared/timing";
 import { rtpCodec } from "./codecs.js";
 import { filterSdpCandidates, isAllowedCandidate, peerIceConfig } from "./icePolicy.js";
 
@@ -85,6 +85,9 @@ export class PeerSession {
   private readonly onMediaTimeout: ((detail: string) => void) | undefined;
   private stateValue: PeerSessionState = "negotiating";
   private mediaFailed = false;
+  /** Media checks waiting for the next data-channel message. */
+  private readonly channelWaiters = new Set<(flowing: boolean) => void>();
+  private readonly clock: Clock;
 
   constructor(options: PeerSessionOptions | ChannelSessionOptions) {
     this.sessionId = options.sessionId;
@@ -92,6 +95,7 @@ export class PeerSession {
     this.send = options.send;
     this.logger = options.logger;
     this.onMediaTimeout = options.onMediaTimeout;
+    this.clock = options.clock ?? systemClock;
     const codec = rtpCodec(options.codec);
     this.pc = new RTCPeerConnection({
       ...peerIceConfig(options.iceServers, options.loopbackOnly),
@@ -131,6 +135,7 @@ export class PeerSession {
     });
     this.channel.onMessage.subscribe((data) => {
       if (this.stateValue === "closed") return;
+      for (const waiter of this.channelWaiters) waiter(true);
       if (this.customChannel) this.customChannel.received(data);
       else this.heartbeat?.handleMessage(data);
     });
@@ -173,6 +178,28 @@ export class PeerSession {
   /** The last RTT measured over the data channel, once a pong arrived. */
   get mediaRttMs(): number | undefined {
     return this.heartbeat?.rttMs;
+  }
+
+  /**
+   * The hub's `mediaCheck`: does anything still arrive from the player over the media path? A
+   * media ping is sent at once to ask; true as soon as any data-channel message arrives, false
+   * if none does within `windowMs` (a frozen tab or a dead browser answers nothing, while a
+   * player whose signaling alone is cut still does).
+   */
+  checkMedia(windowMs: number): Promise<boolean> {
+    if (this.stateValue === "closed" || this.channel.readyState !== "open") return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (flowing: boolean): void => {
+        this.channelWaiters.delete(done);
+        this.clock.clearTimeout(timer);
+        resolve(flowing);
+      };
+      const timer = this.clock.setTimeout(() => {
+        done(false);
+      }, windowMs);
+      this.channelWaiters.add(done);
+      this.heartbeat?.pingNow();
+    });
   }
 
   /** A live config change: the data-channel heartbeat follows the new interval at once. */
@@ -229,6 +256,7 @@ export class PeerSession {
   close(): void {
     if (this.stateValue === "closed") return;
     this.stateValue = "closed";
+    for (const waiter of this.channelWaiters) waiter(false);
     this.heartbeat?.stop();
     this.customChannel?.closed();
     this.track.stop();

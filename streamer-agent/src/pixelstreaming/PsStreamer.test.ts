@@ -20,6 +20,9 @@ class FakeSession implements AgentSession {
   get mediaRttMs(): undefined {
     return undefined;
   }
+  checkMedia(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
   start(): Promise<void> {
     const candidate = {
       candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
