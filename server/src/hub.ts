@@ -13,6 +13,7 @@ import type { ErrorCode, HandshakeError } from "@heartline/shared";
 import { heartbeatSettings, type HubConfig } from "@heartline/shared/config";
 import { AccessPolicy } from "./access/AccessPolicy.js";
 import { behindProxy } from "./access/forwarded.js";
+import { RefusalLog } from "./access/RefusalLog.js";
 import { AdminAuth } from "./admin/AdminAuth.js";
 import { ClusterNode } from "./cluster/ClusterNode.js";
 import { RedisLink } from "./cluster/RedisLink.js";
@@ -83,6 +84,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   let closing = false;
   const adminAuth = new AdminAuth(() => current.admin.token);
   const history = new SessionHistory({ registry, clock });
+  // Every refusal's warn line goes through one throttle, so a flood of refusals cannot flood the log.
+  const refusals = new RefusalLog();
   // Multi-node mode: Redis links the hubs. Connecting never blocks or fails the start: the hub
   // serves same-node sessions and is `degraded` until Redis answers.
   const redisUrl = config.cluster.redisUrl;
@@ -128,6 +131,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       cluster: () => cluster,
     }),
     secure: config.tls.cert !== undefined || behindProxy(config.trustProxy),
+    refusals,
+    trustProxy: () => current.trustProxy,
     metrics,
     readiness: [
       { name: "listening", check: () => httpServer.listening || "not listening yet" },
@@ -350,6 +355,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       await cluster?.close();
       await io.close();
       await link?.close();
+      refusals.flush();
       if (httpServer.listening) {
         await new Promise<void>((resolve) => {
           httpServer.close(() => {

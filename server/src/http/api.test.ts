@@ -299,3 +299,61 @@ describe("security headers", () => {
     expect(text).not.toContain("SyntaxError");
   });
 });
+
+describe("malformed requests", () => {
+  const SECRET = "player-token-secret-0123456789abcdef-xyz";
+  const post = (url: string, body: string, headers: Record<string, string> = bearer()) =>
+    fetch(`${url}/api/player-token`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body,
+    });
+  const refusedLines = (h: TestHub) => h.logs.filter((l) => l.msg === "http request refused");
+
+  it("answer 400 invalid-json to a malformed body, with a warn line and no stack", async () => {
+    hub = await startHub({ admin: { token: TOKEN }, auth: { open: false, playerTokenSecret: SECRET } });
+    const response = await post(hub.url, "{ not json");
+    expect(response.status).toBe(400);
+    expect(await json(response)).toEqual({
+      error: "invalid-json",
+      message: "the request body is not valid JSON",
+    });
+    const lines = refusedLines(hub);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      status: 400,
+      code: "invalid-json",
+      path: "/api/player-token",
+    });
+    expect(lines[0]).not.toHaveProperty("err");
+    expect(hub.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+
+  it("check the admin token before reading the body", async () => {
+    hub = await startHub({ admin: { token: TOKEN }, auth: { open: false, playerTokenSecret: SECRET } });
+    expect((await post(hub.url, "{ not json", {})).status).toBe(401);
+    expect((await post(hub.url, "x".repeat(30_000), bearer("wrong-token-0123456789"))).status).toBe(401);
+    expect(refusedLines(hub)).toEqual([]);
+  });
+
+  it("apply the token route's own 4 KB limit: a 10 KB body gets 413 body-too-large", async () => {
+    hub = await startHub({ admin: { token: TOKEN }, auth: { open: false, playerTokenSecret: SECRET } });
+    const body = JSON.stringify({ streamerId: "cam1", padding: "x".repeat(10_000) });
+    const response = await post(hub.url, body);
+    expect(response.status).toBe(413);
+    expect(await json(response)).toMatchObject({ error: "body-too-large" });
+    expect(refusedLines(hub)[0]).toMatchObject({ status: 413, code: "body-too-large" });
+    // Just under the limit is read (and then judged by its fields).
+    expect((await post(hub.url, JSON.stringify({ streamerId: "cam1" }))).status).toBe(201);
+  });
+
+  it("answer 400 invalid-url to a malformed %-escape", async () => {
+    hub = await startHub({ admin: { token: TOKEN } });
+    const response = await fetch(`${hub.url}/api/sessions/%E0%A4%A`, { method: "DELETE", headers: bearer() });
+    expect(response.status).toBe(400);
+    expect(await json(response)).toMatchObject({ error: "invalid-url" });
+    expect(refusedLines(hub)[0]).toMatchObject({ status: 400, code: "invalid-url" });
+    expect(hub.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+});

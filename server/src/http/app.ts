@@ -7,6 +7,8 @@ import { join } from "node:path";
 import express, { type ErrorRequestHandler, type Express, type Router } from "express";
 import helmet from "helmet";
 import type { Logger } from "pino";
+import { clientAddressOf, type TrustProxy } from "../access/forwarded.js";
+import { RefusalLog } from "../access/RefusalLog.js";
 import type { HubMetrics } from "../metrics/HubMetrics.js";
 
 /** One condition of readiness (listening, not shutting down, Redis reachable). */
@@ -36,6 +38,51 @@ export interface HttpAppOptions {
   secure?: boolean;
   /** Epic's Pixel Streaming player, mounted at `/ps` (pixelStreaming.enabled). */
   pixelStreamingPage?: Router | undefined;
+  /** Throttles the warn lines of refused requests (shared with the hub's other refusals). */
+  refusals?: RefusalLog;
+  /** The running `trustProxy`, so refusal lines name the client, not the proxy. */
+  trustProxy?: () => TrustProxy;
+}
+
+/**
+ * What a client did wrong, from the error express or its body parser raised (they carry an HTTP
+ * status): a code and a sentence that say what to fix. Undefined: the hub's own failure.
+ */
+function clientError(error: unknown): { status: number; code: string; message: string } | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { status, type } = error as { status?: unknown; type?: unknown };
+  if (typeof status !== "number" || status < 400 || status >= 500) return undefined;
+  switch (type) {
+    case "entity.parse.failed":
+      return { status, code: "invalid-json", message: "the request body is not valid JSON" };
+    case "entity.too.large": {
+      const { limit } = error as { limit?: unknown };
+      const size = typeof limit === "number" ? ` (${Math.round(limit / 1024)} KB here)` : "";
+      return {
+        status,
+        code: "body-too-large",
+        message: `the request body is larger than this endpoint takes${size}`,
+      };
+    }
+    case "charset.unsupported":
+    case "encoding.unsupported":
+      return {
+        status,
+        code: "unsupported-encoding",
+        message: "send the body as UTF-8 JSON without compression",
+      };
+    case "request.aborted":
+    case "request.size.invalid":
+      return {
+        status,
+        code: "invalid-request",
+        message: "the request body ended early or does not match Content-Length",
+      };
+  }
+  if (error instanceof URIError || /decode/i.test((error as { message?: unknown }).message as string)) {
+    return { status, code: "invalid-url", message: "the URL has a malformed %-escape" };
+  }
+  return { status, code: "invalid-request", message: "the request is malformed" };
 }
 
 export function createHttpApp({
@@ -46,6 +93,8 @@ export function createHttpApp({
   metrics,
   secure = false,
   pixelStreamingPage,
+  refusals = new RefusalLog(),
+  trustProxy = () => false,
 }: HttpAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -91,7 +140,9 @@ export function createHttpApp({
     });
   }
 
-  if (api) app.use("/api", express.json({ limit: "16kb" }), api);
+  // No body parser here: a route that takes a body parses it itself, after its admin check, with
+  // its own limit (POST /api/player-token: 4 KB).
+  if (api) app.use("/api", api);
   if (pixelStreamingPage) app.use("/ps", pixelStreamingPage);
 
   const dashboard = join(webClientDir, "dashboard.html");
@@ -130,7 +181,29 @@ export function createHttpApp({
   app.use((_req, res) => {
     res.status(404).type("text/plain").send("Not found\n");
   });
-  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  const onError: ErrorRequestHandler = (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    // Malformed input is the client's mistake: a 4xx saying what to fix, a warn line, no stack.
+    const refused = clientError(error);
+    if (refused) {
+      const { status, code, message } = refused;
+      refusals.warn(
+        logger,
+        {
+          status,
+          code,
+          method: req.method,
+          path: req.path.slice(0, 200),
+          address: clientAddressOf(req.headers, req.socket.remoteAddress ?? "unknown", trustProxy()),
+        },
+        "http request refused",
+      );
+      res.status(status).json({ error: code, message });
+      return;
+    }
     logger.error({ err: error, path: req.path }, "http request failed");
     res.status(500).type("text/plain").send("Internal error\n");
   };
