@@ -129,6 +129,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       clock,
       config: () => current,
       cluster: () => cluster,
+      logger: logger.child({ component: "admin" }),
+      refusals,
     }),
     secure: config.tls.cert !== undefined || behindProxy(config.trustProxy),
     refusals,
@@ -223,7 +225,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
       metrics.stalledReader("heartline");
     },
   };
-  const router = new MessageRouter({ registry, relay, config, crossNode: remote, probe });
+  const router = new MessageRouter({ registry, relay, config, crossNode: remote, probe, refusals });
   const gateway = new SocketIoGateway({
     io,
     registry,
@@ -288,6 +290,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     clock,
     trustProxy: () => current.trustProxy,
     logger: logger.child({ component: "admin" }),
+    refusals,
+    maxBufferedBytes: () => current.limits.maxBufferedBytes,
   });
 
   return {

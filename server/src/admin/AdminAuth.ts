@@ -2,13 +2,29 @@
  * Checks the operator's credential (`admin.token`) for the admin API and the dashboard
  * namespace. Tokens are compared in constant time (on their SHA-256, so lengths never leak).
  * The token is read on every check, so a live config change applies at once.
+ *
+ * Guesses are throttled per client address: each address has a bucket of
+ * `GUESS_BURST` wrong tokens, refilled by one every `GUESS_REFILL_SEC`; an address whose bucket
+ * is empty is locked out (`too-many-attempts`, even with the right token) until a guess is back.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { AdminError } from "@heartline/shared/admin";
+import { TokenBucket } from "../signaling/TokenBucket.js";
 
 export type AdminCheck =
   | { ok: true }
-  | { ok: false; code: typeof AdminError.Disabled | typeof AdminError.Unauthorized; message: string };
+  | {
+      ok: false;
+      code: typeof AdminError.Disabled | typeof AdminError.Unauthorized | typeof AdminError.TooManyAttempts;
+      message: string;
+    };
+
+/** Wrong admin tokens one address may present before it is locked out. */
+export const GUESS_BURST = 10;
+/** Seconds after which a locked-out address may guess once more. */
+export const GUESS_REFILL_SEC = 60;
+/** Addresses remembered at once (an attacker with many addresses cannot grow the map past it). */
+const MAX_ADDRESSES = 10_000;
 
 const DISABLED_MESSAGE =
   "the admin API and dashboard are off: set admin.token (HEARTLINE_ADMIN_TOKEN or --admin-token) to enable them";
@@ -17,9 +33,51 @@ const digest = (value: string): Buffer => createHash("sha256").update(value, "ut
 
 export class AdminAuth {
   readonly #token: () => string | undefined;
+  readonly #now: () => number;
+  /** Wrong-guess budgets of addresses that guessed wrong recently. */
+  readonly #guesses = new Map<string, TokenBucket>();
 
-  constructor(token: () => string | undefined) {
+  constructor(token: () => string | undefined, now: () => number = () => performance.now()) {
     this.#token = token;
+    this.#now = now;
+  }
+
+  /**
+   * `check`, throttled per client address: a wrong token spends one of the address's guesses;
+   * with none left it is refused as `too-many-attempts` without being compared.
+   */
+  checkFrom(address: string, presented: unknown): AdminCheck {
+    const bucket = this.#guesses.get(address);
+    if (bucket && bucket.tokens() < 1) {
+      return {
+        ok: false,
+        code: AdminError.TooManyAttempts,
+        message: `too many wrong admin tokens from this address; wait ${GUESS_REFILL_SEC} s and check the token`,
+      };
+    }
+    const result = this.check(presented);
+    if (result.ok) {
+      this.#guesses.delete(address);
+      return result;
+    }
+    if (result.code !== AdminError.Unauthorized) return result;
+    let budget = bucket;
+    if (!budget) {
+      if (this.#guesses.size >= MAX_ADDRESSES) this.#forget();
+      budget = new TokenBucket(1 / GUESS_REFILL_SEC, GUESS_BURST, this.#now);
+      this.#guesses.set(address, budget);
+    }
+    budget.take();
+    return result;
+  }
+
+  /** Drops addresses whose budget is full again; if none, the oldest. */
+  #forget(): void {
+    for (const [address, bucket] of this.#guesses) if (bucket.full) this.#guesses.delete(address);
+    if (this.#guesses.size >= MAX_ADDRESSES) {
+      const oldest = this.#guesses.keys().next().value;
+      if (oldest !== undefined) this.#guesses.delete(oldest);
+    }
   }
 
   get enabled(): boolean {

@@ -17,8 +17,10 @@ import {
 } from "@heartline/shared/admin";
 import type { Clock } from "@heartline/shared/timing";
 import type { SessionRegistry } from "../sessions/SessionRegistry.js";
+import { bufferedBytes } from "../signaling/SocketIoGateway.js";
 import type { HubServer } from "../signaling/types.js";
 import type { AdminAuth } from "./AdminAuth.js";
+import type { RefusalLog } from "../access/RefusalLog.js";
 import type { Operator } from "./Operator.js";
 import type { SessionHistory } from "./SessionHistory.js";
 import { sessionViews, streamerViews } from "./views.js";
@@ -40,6 +42,10 @@ export interface AdminNamespaceOptions {
   /** The running `trustProxy`, so audit lines name the client, not the proxy. */
   trustProxy: () => TrustProxy;
   logger: Logger;
+  /** Throttles refusal lines (shared with the hub's other refusals). */
+  refusals: RefusalLog;
+  /** `limits.maxBufferedBytes`: a dashboard that stops reading is disconnected past it. */
+  maxBufferedBytes: () => number;
 }
 
 interface Refusal extends Error {
@@ -60,13 +66,15 @@ export class AdminNamespace {
     this.#ns = io.of(ADMIN_NAMESPACE);
     this.#ns.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown }).token;
-      const check = options.auth.check(token);
+      const address = this.#addressOf(socket);
+      const check = options.auth.checkFrom(address, token);
       if (check.ok) {
         next();
         return;
       }
-      this.#log.warn(
-        { audit: true, action: "dashboard-login", address: this.#addressOf(socket), code: check.code },
+      options.refusals.warn(
+        this.#log,
+        { audit: true, action: "dashboard-login", address, code: check.code },
         "dashboard connection refused",
       );
       const error = new Error(check.code) as Refusal;
@@ -121,6 +129,17 @@ export class AdminNamespace {
     for (const socket of this.#ns.sockets.values()) {
       if (!this.#options.auth.check((socket.handshake.auth as { token?: unknown }).token).ok) {
         this.#log.warn({ address: this.#addressOf(socket) }, "dashboard disconnected: admin token changed");
+        socket.disconnect(true);
+        continue;
+      }
+      // A dashboard that stopped reading would make the hub buffer a snapshot a second (and one
+      // per change) without bound: past the cap it is disconnected, like a stalled peer.
+      const buffered = bufferedBytes(socket);
+      if (buffered > this.#options.maxBufferedBytes()) {
+        this.#log.warn(
+          { address: this.#addressOf(socket), buffered },
+          "disconnecting a stalled dashboard (outbound buffer over limits.maxBufferedBytes)",
+        );
         socket.disconnect(true);
       }
     }

@@ -357,3 +357,74 @@ describe("malformed requests", () => {
     expect(hub.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
   });
 });
+
+describe("admin-token guesses", () => {
+  it("lock an address out after 10 wrong tokens (429, even with the right one), each refusal audit-logged", async () => {
+    hub = await startHub({ admin: { token: TOKEN } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      statuses.push(
+        (await fetch(`${hub.url}/api/sessions`, { headers: bearer(`guess-${i}-0123456789`) })).status,
+      );
+    }
+    expect(statuses).toEqual([...Array<number>(10).fill(401), 429, 429]);
+    const locked = await fetch(`${hub.url}/api/sessions`, { headers: bearer() });
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get("retry-after")).toBe("60");
+    expect(await json(locked)).toMatchObject({ error: "too-many-attempts" });
+    const lines = hub.logs.filter((l) => l.msg === "admin request refused");
+    expect(lines).toHaveLength(13);
+    expect(lines[0]).toMatchObject({ audit: true, code: "unauthorized", address: "127.0.0.1" });
+    expect(lines.at(-1)).toMatchObject({ code: "too-many-attempts" });
+  });
+
+  it("a right token resets the count; the dashboard namespace shares the lockout", async () => {
+    hub = await startHub({ admin: { token: TOKEN } });
+    for (let i = 0; i < 9; i += 1)
+      await fetch(`${hub.url}/api/sessions`, { headers: bearer(`guess-${i}-0123456789`) });
+    expect((await fetch(`${hub.url}/api/sessions`, { headers: bearer() })).status).toBe(200);
+    for (let i = 0; i < 10; i += 1)
+      await fetch(`${hub.url}/api/sessions`, { headers: bearer(`guess-${i}-0123456789`) });
+    expect((await fetch(`${hub.url}/api/sessions`, { headers: bearer() })).status).toBe(429);
+    const { io } = await import("socket.io-client");
+    const socket = io(`${hub.url}/admin`, {
+      transports: ["websocket"],
+      auth: { token: TOKEN },
+      reconnection: false,
+      forceNew: true,
+    });
+    const code = await new Promise<string>((resolve) => {
+      socket.on("connect", () => {
+        resolve("connected");
+      });
+      socket.on("connect_error", (error) => {
+        resolve(error.message);
+      });
+    });
+    socket.disconnect();
+    expect(code).toBe("too-many-attempts");
+  });
+});
+
+describe("refusal lines", () => {
+  it("are throttled: a flood of 300 refused handshakes writes a burst, then a count of the rest", async () => {
+    const { refusedHandshake } = await import("../testing/harness.js");
+    hub = await startHub({ auth: { open: false, streamerKeys: [{ key: "streamer-key-0123456789" }] } });
+    const h = hub;
+    await Promise.all(
+      Array.from({ length: 300 }, () => refusedHandshake(h.url, { role: "streamer", streamerId: "cam1" })),
+    );
+    const lines = h.logs.filter((l) => l.msg === "handshake refused");
+    expect(lines.length).toBeGreaterThanOrEqual(20);
+    expect(lines.length).toBeLessThan(40);
+    await h.close();
+    hub = undefined;
+    const held = lines.reduce((n, l) => n + ((l.suppressed as number | undefined) ?? 0), 0);
+    const summaries = h.logs.filter((l) => l.refusal === "handshake refused");
+    const summarised = summaries.reduce((n, l) => n + (l.suppressed as number), 0);
+    expect(lines.length + held + summarised).toBe(300);
+    expect(summaries.at(-1)).toMatchObject({
+      suppressedByCode: { unauthorized: expect.any(Number) as unknown },
+    });
+  });
+});

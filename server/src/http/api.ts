@@ -10,7 +10,9 @@ import { StreamerIdSchema } from "@heartline/shared";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
 import { AdminError } from "@heartline/shared/admin";
 import type { HubConfig } from "@heartline/shared/config";
-import { bearerToken, type AdminAuth } from "../admin/AdminAuth.js";
+import { bearerToken, GUESS_REFILL_SEC, type AdminAuth } from "../admin/AdminAuth.js";
+import type { RefusalLog } from "../access/RefusalLog.js";
+import type { Logger } from "pino";
 import type { Operator } from "../admin/Operator.js";
 import { sessionViews, streamerViews } from "../admin/views.js";
 import { ClusterUnavailableError, type ClusterNode } from "../cluster/ClusterNode.js";
@@ -29,6 +31,9 @@ export interface ApiOptions {
   config: () => HubConfig;
   /** Multi-node mode: this hub's cluster (undefined when it runs alone). */
   cluster?: () => ClusterNode | undefined;
+  /** Refused admin requests are logged here (audit lines, throttled). */
+  logger?: Logger;
+  refusals?: RefusalLog;
 }
 
 /** Who made an admin request, by the address the trusted proxies saw (for the audit log). */
@@ -58,18 +63,31 @@ export function createApiRouter({
   clock,
   config,
   cluster = () => undefined,
+  logger,
+  refusals,
 }: ApiOptions): Router {
   const router = Router();
 
   const requireAdmin: RequestHandler = (req, res, next) => {
-    const check = auth.check(bearerToken(req.get("authorization")));
+    const { address } = actorOf(req, config().trustProxy);
+    const check = auth.checkFrom(address, bearerToken(req.get("authorization")));
     if (check.ok) {
       next();
       return;
     }
-    // 403 when the API is off (no credential would help), 401 when the credential is missing or wrong.
-    const status = check.code === AdminError.Disabled ? 403 : 401;
+    // 403 when the API is off (no credential would help), 401 when the credential is missing or
+    // wrong, 429 while this address is locked out for guessing.
+    const status =
+      check.code === AdminError.Disabled ? 403 : check.code === AdminError.TooManyAttempts ? 429 : 401;
+    if (logger && check.code !== AdminError.Disabled) {
+      refusals?.warn(
+        logger,
+        { audit: true, action: "admin-api", address, code: check.code, method: req.method },
+        "admin request refused",
+      );
+    }
     if (status === 401) res.set("WWW-Authenticate", 'Bearer realm="heartline"');
+    if (status === 429) res.set("Retry-After", String(GUESS_REFILL_SEC));
     res.status(status).json({ error: check.code, message: check.message });
   };
 

@@ -5,6 +5,7 @@
  * ends to the registry. It routes by the identity the hub gave the peer, never by ids a client
  * claims. The socket.io gateway (SocketIoGateway) feeds it; it never sees a socket.
  */
+import { RefusalLog } from "../access/RefusalLog.js";
 import type { Logger } from "pino";
 import {
   ErrorCode,
@@ -71,6 +72,8 @@ export interface MessageRouterOptions {
   config: RouterConfig;
   crossNode?: CrossNode | undefined;
   probe?: RouterProbe | undefined;
+  /** Throttles refusal lines (a flood of bad messages must not flood the log). */
+  refusals?: RefusalLog | undefined;
 }
 
 export class MessageRouter {
@@ -78,6 +81,7 @@ export class MessageRouter {
   readonly #relay: SessionRelay;
   readonly #crossNode: CrossNode | undefined;
   readonly #probe: RouterProbe | undefined;
+  readonly #refusals: RefusalLog;
   #config: RouterConfig;
 
   constructor(options: MessageRouterOptions) {
@@ -86,6 +90,12 @@ export class MessageRouter {
     this.#config = options.config;
     this.#crossNode = options.crossNode;
     this.#probe = options.probe;
+    this.#refusals = options.refusals ?? new RefusalLog();
+  }
+
+  /** The shared refusal-line throttle (the gateway writes its rate-limit lines through it too). */
+  get refusals(): RefusalLog {
+    return this.#refusals;
   }
 
   update(config: RouterConfig): void {
@@ -140,7 +150,7 @@ export class MessageRouter {
     message: string,
     sessionId: string | undefined,
   ): void {
-    connection.log.warn({ code, reason: message, sessionId }, "message refused");
+    this.#refusals.warn(connection.log, { code, reason: message, sessionId }, "message refused");
     this.#probe?.rejected(code);
     connection.peer.send(
       sessionId === undefined

@@ -97,6 +97,7 @@ export class SocketIoGateway {
           connectionsPerIp: () => this.#config.limits.connectionsPerIp,
           trustProxy: () => this.#config.trustProxy,
           refused: (code) => this.#probe?.handshakeRefused(code),
+          refusals: this.#router.refusals,
           claimStreamerId: async (streamerId, resumeToken) =>
             crossNode ? crossNode.claimStreamerId(streamerId, resumeToken) : { ok: true },
         },
@@ -298,7 +299,7 @@ export class SocketIoGateway {
     if (now - connection.rateLimitedAt >= 1000) {
       connection.rateLimitedAt = now;
       const limit = this.#config.limits.messagesPerSecond;
-      connection.log.warn({ limit }, "rate limited");
+      this.#router.refusals.warn(connection.log, { code: ErrorCode.RateLimited, limit }, "rate limited");
       connection.peer.send({
         type: "error",
         code: ErrorCode.RateLimited,
@@ -315,8 +316,8 @@ export class SocketIoGateway {
  * empty for a healthy reader, so the loop costs nothing until a reader falls behind, and it never
  * grows past the cap because the reader is disconnected there.
  */
-function bufferedBytes(socket: HubSocket): number {
-  const conn = socket.conn as unknown as {
+export function bufferedBytes(socket: { conn: unknown }): number {
+  const conn = socket.conn as {
     writeBuffer: { data?: unknown }[];
     transport: { socket?: { bufferedAmount?: number } };
   };

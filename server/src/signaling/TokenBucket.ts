@@ -18,11 +18,21 @@ export class TokenBucket {
 
   /** Takes one token; false when the bucket is empty (the message should be refused). */
   take(): boolean {
+    if (this.tokens() < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Tokens available now (refilled up to the capacity), without taking one. */
+  tokens(): number {
     const now = this.now();
     this.#tokens = Math.min(this.capacity, this.#tokens + ((now - this.#last) / 1000) * this.ratePerSecond);
     this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
+    return this.#tokens;
+  }
+
+  /** Whether the bucket is full again (nothing to remember about its owner). */
+  get full(): boolean {
+    return this.tokens() >= this.capacity;
   }
 }

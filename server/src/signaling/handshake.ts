@@ -10,6 +10,7 @@ import { HandshakeAuthSchema, HandshakeError, type HandshakeAuth } from "@heartl
 import type { Logger } from "pino";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
 import { clientAddressOf, ownOriginOf, type TrustProxy } from "../access/forwarded.js";
+import { RefusalLog } from "../access/RefusalLog.js";
 import type { Peer } from "../sessions/Peer.js";
 import type { HubSocket } from "./types.js";
 
@@ -81,6 +82,8 @@ export interface HandshakeMiddlewareOptions extends HandshakeContext {
   trustProxy(): TrustProxy;
   /** Told of every refusal (for metrics). */
   refused?(code: HandshakeError): void;
+  /** Throttles the refusal lines (a flood of handshakes must not flood the log). */
+  refusals?: RefusalLog;
   /** Sockets currently open from this address. */
   connectionsFrom(address: string): number;
   connectionsPerIp(): number;
@@ -104,8 +107,10 @@ function ownOrigin(socket: HubSocket, trustProxy: TrustProxy): string {
 }
 
 export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Logger) {
+  const refusals = options.refusals ?? new RefusalLog();
   const refuse = (socket: HubSocket, next: (error?: Error) => void, error: HandshakeRefusal): void => {
-    log.warn(
+    refusals.warn(
+      log,
       { code: error.data.code, address: clientAddress(socket, options.trustProxy()) },
       "handshake refused",
     );

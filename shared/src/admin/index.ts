@@ -19,6 +19,8 @@ export const AdminError = {
   NotFound: "not-found",
   /** A malformed request (missing id). */
   InvalidRequest: "invalid-request",
+  /** This address guessed wrong too often and is locked out for a while (HTTP 429). */
+  TooManyAttempts: "too-many-attempts",
 } as const;
 export type AdminError = (typeof AdminError)[keyof typeof AdminError];
 
