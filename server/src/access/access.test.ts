@@ -268,6 +268,25 @@ describe("limits", () => {
   });
 });
 
+describe("streamer churn (open mode)", () => {
+  it("pushes the streamer list to players at most every 500 ms, each list with every change so far", async () => {
+    const h = await startHub();
+    hub = h;
+    const p = await h.player();
+    const started = performance.now();
+    for (let i = 0; i < 20; i += 1) await h.streamer(`cam${i}`);
+    const elapsed = performance.now() - started;
+    const last = await p.next("streamerList", (m) => m.streamers.length === 20, 3000);
+    expect(last.streamers.map((s) => s.streamerId).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `cam${i}`).sort(),
+    );
+    const lists = p.seen.filter((m) => m.type === "streamerList").length;
+    // One at once, then one per 500 ms at most (plus the trailing one), not one per streamer.
+    expect(lists).toBeLessThanOrEqual(2 + Math.ceil(elapsed / 500));
+    expect(lists).toBeLessThan(20);
+  });
+});
+
 describe("TURN credentials", () => {
   it("gives each peer short-lived TURN REST credentials that the TURN server can recompute", async () => {
     const secret = "turn-shared-secret-0123";

@@ -22,6 +22,12 @@ import type { HubServer, HubSocket } from "./types.js";
 const PLAYERS_ROOM = "players";
 
 /**
+ * The streamer list goes to every player at most this often: each list costs players x streamers,
+ * so churning streamers (anyone may stream in open mode) must not make the hub push one per change.
+ */
+export const STREAMER_LIST_INTERVAL_MS = 500;
+
+/**
  * socket.io disconnect reasons that mean "goodbye", not "lost": the peer or the hub closed the
  * socket on purpose, so its sessions end at once instead of waiting for a resume.
  */
@@ -69,6 +75,7 @@ export class SocketIoGateway {
   #config: GatewayConfig;
   readonly #log: Logger;
   #streamerListQueued = false;
+  #streamerListSentAt = Number.NEGATIVE_INFINITY;
   /**
    * Open engine.io connections per client address, counted from the transport handshake: also
    * those that have not (or never) sent socket.io's CONNECT, and those still being admitted.
@@ -121,18 +128,23 @@ export class SocketIoGateway {
   }
 
   /**
-   * Tells every heartline player on this node the streamer list changed; coalesces bursts into
-   * one broadcast. Each node tells its own players (`local`): the list includes other nodes'.
+   * Tells every heartline player on this node the streamer list changed: at once after a quiet
+   * spell, then at most every STREAMER_LIST_INTERVAL_MS, each list carrying every change since
+   * the last. Each node tells its own players (`local`): the list includes other nodes'.
    */
   streamersChanged(): void {
     if (this.#streamerListQueued) return;
     this.#streamerListQueued = true;
-    setImmediate(() => {
+    const wait = Math.max(0, this.#streamerListSentAt + STREAMER_LIST_INTERVAL_MS - systemClock.now());
+    const send = (): void => {
       this.#streamerListQueued = false;
+      this.#streamerListSentAt = systemClock.now();
       this.#io.local
         .to(PLAYERS_ROOM)
         .emit(MESSAGE_EVENT, { type: "streamerList", streamers: this.#router.streamerList() });
-    });
+    };
+    if (wait === 0) setImmediate(send);
+    else setTimeout(send, wait).unref();
   }
 
   #onConnection(socket: HubSocket): void {
