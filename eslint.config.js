@@ -88,7 +88,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["web-client/src/**/*.ts"],
+    files: ["web-client/src/**/*.ts", "player/src/**/*.ts"],
     languageOptions: { globals: { ...globals.browser } },
     rules: { "no-console": "off" },
   },

@@ -2,7 +2,17 @@
 // `tsc --noEmit` over every package's own tsconfig (browser and Node packages differ).
 import { spawnSync } from "node:child_process";
 
-const projects = [".", "shared", "server", "streamer-agent", "web-client", "ps-player", "e2e", "bench"];
+const projects = [
+  ".",
+  "shared",
+  "server",
+  "streamer-agent",
+  "player",
+  "web-client",
+  "ps-player",
+  "e2e",
+  "bench",
+];
 let failed = false;
 for (const project of projects) {
   const result = spawnSync("tsc", ["--noEmit", "-p", project], { stdio: "inherit" });

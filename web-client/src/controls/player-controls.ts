@@ -1,13 +1,8 @@
+import type { HeartlinePlayer } from "@heartline/player";
 import { element, setText } from "../overlay/dom.js";
-import type { PlayerSession } from "../session/player-session.js";
 
 /** localStorage key remembering whether the viewer wants the stats overlay. */
 export const STATS_PREFERENCE_KEY = "heartline.player.stats";
-
-/** What the Reconnect button needs from the hub connection. */
-export interface Reconnectable {
-  retryNow(): void;
-}
 
 /** The stats overlay as the controls see it. */
 export interface Toggleable {
@@ -15,26 +10,18 @@ export interface Toggleable {
 }
 
 export interface PlayerControlsOptions {
-  /** The element that goes fullscreen: video, overlays and controls together. */
-  container: HTMLElement;
-  video: HTMLVideoElement;
+  player: HeartlinePlayer;
   stats: Toggleable;
-  session: PlayerSession;
-  hub: Reconnectable;
   /** Where the stats choice is remembered; null when storage is unavailable. */
   storage: Pick<Storage, "getItem" | "setItem"> | null;
   /** Called after anything the controls show changed. */
   onChange: () => void;
 }
 
-/** Safari on iPhone has no element fullscreen, only the video's own. */
-interface WebkitVideo {
-  webkitEnterFullscreen?: () => void;
-}
-
 /**
  * The buttons under the video and their keys: Reconnect, mute (`m`), stats (`s`), fullscreen
- * (`f`). Owns the viewer's preferences; asks the hub connection or the session to retry.
+ * (`f`). Owns the viewer's stats preference; everything else is the player's
+ * (`reconnect()`, `mute()`/`unmute()`, `toggleFullscreen()`).
  */
 export class PlayerControls {
   private readonly reconnectButton = element("reconnect", HTMLButtonElement);
@@ -43,7 +30,7 @@ export class PlayerControls {
   private readonly fullscreenButton = element("fullscreen", HTMLButtonElement);
 
   constructor(private readonly options: PlayerControlsOptions) {
-    const { video, onChange } = options;
+    const { onChange } = options;
     options.stats.visible = this.readStatsPreference();
     this.reconnectButton.addEventListener("click", () => {
       this.reconnect();
@@ -55,9 +42,8 @@ export class PlayerControls {
       this.toggleStats();
     });
     this.fullscreenButton.addEventListener("click", () => {
-      this.toggleFullscreen();
+      this.options.player.toggleFullscreen();
     });
-    video.addEventListener("volumechange", onChange);
     document.addEventListener("fullscreenchange", onChange);
     document.addEventListener("keydown", (event) => {
       if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
@@ -71,7 +57,7 @@ export class PlayerControls {
       if (key !== "s" && key !== "f" && key !== "m") return;
       event.preventDefault();
       if (key === "s") this.toggleStats();
-      else if (key === "f") this.toggleFullscreen();
+      else if (key === "f") this.options.player.toggleFullscreen();
       else this.toggleMute();
     });
   }
@@ -80,18 +66,11 @@ export class PlayerControls {
     return this.options.stats.visible;
   }
 
-  get muted(): boolean {
-    return this.options.video.muted;
-  }
-
-  get fullscreen(): boolean {
-    return document.fullscreenElement === this.options.container;
-  }
-
   /** Whether Reconnect has something to cut short right now. */
   get canReconnect(): boolean {
-    const s = this.options.session;
+    const s = this.options.player.view;
     switch (s.state) {
+      case "disconnected":
       case "offline":
       case "refused":
       case "reconnecting":
@@ -106,10 +85,7 @@ export class PlayerControls {
 
   /** Retries at once: the socket when the hub is away, else the streamer. */
   reconnect(): void {
-    const s = this.options.session;
-    if (s.state === "offline" || s.state === "refused" || s.state === "reconnecting")
-      this.options.hub.retryNow();
-    else s.retryNow();
+    this.options.player.reconnect();
     this.options.onChange();
   }
 
@@ -125,42 +101,20 @@ export class PlayerControls {
   }
 
   toggleMute(): void {
-    const { video } = this.options;
-    video.muted = !video.muted;
-    // Unmuting is a user gesture: a player the browser paused for autoplay may start now.
-    if (!video.muted && video.paused && video.srcObject !== null) {
-      video.play().catch((error: unknown) => {
-        console.warn("heartline: video did not start playing", error);
-      });
-    }
+    const { player } = this.options;
+    if (player.muted) player.unmute();
+    else player.mute();
     this.options.onChange();
   }
 
-  toggleFullscreen(): void {
-    if (document.fullscreenElement !== null) {
-      document.exitFullscreen().catch((error: unknown) => {
-        console.warn("heartline: could not leave fullscreen", error);
-      });
-      return;
-    }
-    const { container, video } = this.options;
-    if (document.fullscreenEnabled) {
-      container.requestFullscreen().catch((error: unknown) => {
-        console.warn("heartline: fullscreen refused", error);
-      });
-    } else {
-      (video as WebkitVideo).webkitEnterFullscreen?.();
-    }
-  }
-
   render(): void {
+    const { player } = this.options;
     this.reconnectButton.hidden = !this.canReconnect;
-    const muted = this.muted;
-    setText(this.muteButton, muted ? "Unmute" : "Mute");
+    setText(this.muteButton, player.muted ? "Unmute" : "Mute");
     const stats = this.statsVisible;
     setText(this.statsButton, stats ? "Hide stats" : "Stats");
     this.statsButton.toggleAttribute("data-active", stats);
-    const full = this.fullscreen;
+    const full = player.fullscreen;
     setText(this.fullscreenButton, full ? "Exit fullscreen" : "Fullscreen");
     this.fullscreenButton.toggleAttribute("data-active", full);
   }

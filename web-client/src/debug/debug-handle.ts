@@ -1,7 +1,5 @@
 import type { ConfigMessage, ReceiveStats, SessionCloseReason, SessionEnd } from "@heartline/shared";
-import type { VideoFigures } from "../peer/receive-stats.js";
-import type { StreamerEntry } from "../session/choose-streamer.js";
-import type { LinkState, PlayerSession } from "../session/player-session.js";
+import type { HeartlinePlayer, LinkState, StreamerEntry, VideoFigures } from "@heartline/player";
 
 /** Read-only view of the player for end-to-end tests and curious people: `window.heartline`. */
 export interface HeartlineDebug {
@@ -55,11 +53,9 @@ export interface HeartlineDebug {
   readonly fullscreen: boolean;
 }
 
-/** The parts of the player beyond the session that the handle reads. */
+/** The page's own parts the handle reads besides the player. */
 export interface DebugSources {
-  video: { readonly firstFrameAt: number | null };
-  hub: { readonly retryAt: number | null };
-  controls: { readonly statsVisible: boolean; readonly muted: boolean; readonly fullscreen: boolean };
+  controls: { readonly statsVisible: boolean };
 }
 
 declare global {
@@ -68,89 +64,90 @@ declare global {
   }
 }
 
-export function installDebugHandle(session: PlayerSession, sources: DebugSources): HeartlineDebug {
-  const { video, hub, controls } = sources;
+/** `window.heartline`: getters over the player's read-only view. */
+export function installDebugHandle(player: HeartlinePlayer, sources: DebugSources): HeartlineDebug {
+  const { controls } = sources;
   const handle: HeartlineDebug = Object.freeze({
     get state() {
-      return session.state;
+      return player.view.state;
     },
     get sessionId() {
-      return session.sessionId;
+      return player.view.sessionId;
     },
     get streamerId() {
-      return session.streamerId;
+      return player.view.streamerId;
     },
     get closeReason() {
-      return session.closeReason;
+      return player.view.closeReason;
     },
     get pc() {
-      return session.pc;
+      return player.peerConnection;
     },
     get pingsReceived() {
-      return session.pingsReceived;
+      return player.view.pingsReceived;
     },
     get pongsSent() {
-      return session.pongsSent;
+      return player.view.pongsSent;
     },
     get lastPingAt() {
-      return session.lastPingAt;
+      return player.view.lastPingAt;
     },
     get config() {
-      return session.config;
+      return player.view.config;
     },
     get streamers() {
-      return session.streamers;
+      return player.view.streamers;
     },
     get sessionsStarted() {
-      return session.sessionsStarted;
+      return player.view.sessionsStarted;
     },
     get firstFrameAt() {
-      return video.firstFrameAt;
+      return player.view.firstFrameAt;
     },
     get notice() {
-      return session.notice;
+      return player.view.notice;
     },
     get late() {
-      return session.late;
+      return player.view.late;
     },
     get heartbeatRttMs() {
-      return session.heartbeatRttMs;
+      return player.view.heartbeatRttMs;
     },
     get mediaRttMs() {
-      return session.mediaRttMs;
+      return player.view.mediaRttMs;
     },
     get mediaPingsReceived() {
-      return session.mediaPingsReceived;
+      return player.view.mediaPingsReceived;
     },
     get resumes() {
-      return session.resumes;
+      return player.view.resumes;
     },
     get receiveStats() {
-      return session.receiveStats;
+      return player.view.receiveStats;
     },
     get videoFigures() {
-      return session.videoFigures;
+      return player.view.videoFigures;
     },
     get refusal() {
-      return session.refusal;
+      return player.view.refusal;
     },
     get paused() {
-      return session.paused;
+      return player.view.paused;
     },
     get retryAt() {
-      return session.retryAt;
+      return player.view.retryAt;
     },
     get hubRetryAt() {
-      return hub.retryAt;
+      return player.view.hubRetryAt;
     },
     get statsVisible() {
       return controls.statsVisible;
     },
     get muted() {
-      return controls.muted;
+      return player.view.muted;
     },
     get fullscreen() {
-      return controls.fullscreen;
+      return player.fullscreen;
     },
   });
   Object.defineProperty(window, "heartline", { value: handle, writable: false, enumerable: true });

@@ -1,26 +1,12 @@
-import type { LinkState, PlayerSession } from "../session/player-session.js";
-import { describeCloseReason, describeLate, describeRefusal } from "./describe-reason.js";
+import {
+  describeCloseReason,
+  describeLate,
+  describeRefusal,
+  STATE_LABELS,
+  type HeartlinePlayerView,
+} from "@heartline/player";
 import { element, setText } from "./dom.js";
 import { secondsUntil } from "./format-stats.js";
-
-/** Each label contains its state's name, so a test can match either. */
-const STATE_LABELS: Record<LinkState, string> = {
-  connecting: "Connecting to hub",
-  waiting: "Waiting for streamer",
-  negotiating: "Negotiating",
-  live: "Live",
-  stale: "Link degraded (stale)",
-  reconnecting: "Reconnecting to hub",
-  ended: "Ended",
-  offline: "Offline — hub unreachable",
-  refused: "Not allowed (refused by the hub)",
-};
-
-/** The hub connection's retry schedule, for the countdown. */
-export interface RetrySchedule {
-  /** `clock.now()` when the next attempt to reach the hub is due, or null. */
-  readonly retryAt: number | null;
-}
 
 function setShown(target: HTMLElement, text: string | null): void {
   target.hidden = text === null;
@@ -28,8 +14,8 @@ function setShown(target: HTMLElement, text: string | null): void {
 }
 
 /**
- * The status panel over the video (markup in index.html). Pure view: reads the session and
- * writes the DOM; `render()` is cheap enough to call on every change and on a 250 ms tick.
+ * The status panel over the video (markup in index.html). Pure view: reads the player's view
+ * and writes the DOM; `render()` is cheap enough to call on every change and on a 250 ms tick.
  */
 export class Overlay {
   private readonly root = element("overlay", HTMLElement);
@@ -42,14 +28,7 @@ export class Overlay {
   private readonly picker = element("streamer-picker", HTMLUListElement);
   private pickerKey = "";
 
-  constructor(
-    private readonly session: PlayerSession,
-    private readonly video: { readonly firstFrameAt: number | null },
-    private readonly hub: RetrySchedule,
-  ) {}
-
-  render(now: number): void {
-    const s = this.session;
+  render(s: HeartlinePlayerView, now: number): void {
     this.root.dataset.state = s.state;
     this.state.dataset.state = s.state;
     setText(this.state, STATE_LABELS[s.state]);
@@ -76,16 +55,17 @@ export class Overlay {
     if (s.closeReason === null) delete this.reason.dataset.reason;
     else this.reason.dataset.reason = s.closeReason;
 
-    setShown(this.detail, this.nextStep(now));
+    setShown(this.detail, this.nextStep(s, now));
     setShown(this.notice, s.notice);
-    this.renderPicker();
+    this.renderPicker(s);
   }
 
   /** What happens next, in plain words. */
-  private nextStep(now: number): string | null {
-    const s = this.session;
-    const hubRetry = this.hub.retryAt === null ? null : secondsUntil(this.hub.retryAt, now);
+  private nextStep(s: HeartlinePlayerView, now: number): string | null {
+    const hubRetry = s.hubRetryAt === null ? null : secondsUntil(s.hubRetryAt, now);
     switch (s.state) {
+      case "disconnected":
+        return "Not connected to the hub.";
       case "connecting":
         return "Connecting to the hub…";
       case "offline":
@@ -97,7 +77,7 @@ export class Overlay {
       case "negotiating":
         return `Setting up the stream from ${s.streamerId ?? "the streamer"}…`;
       case "live":
-        return this.video.firstFrameAt === null ? "Connected — waiting for the first video frame…" : null;
+        return s.firstFrameAt === null ? "Connected — waiting for the first video frame…" : null;
       case "stale":
         return `${describeLate(s.late, s.lateAway)} The video may stall; it recovers by itself, or the session ends.`;
       case "reconnecting":
@@ -125,8 +105,7 @@ export class Overlay {
     }
   }
 
-  private renderPicker(): void {
-    const s = this.session;
+  private renderPicker(s: HeartlinePlayerView): void {
     const show = s.choice.kind === "pick" && (s.state === "waiting" || s.state === "ended");
     const key = show ? JSON.stringify(s.streamers) : "";
     this.picker.hidden = !show;

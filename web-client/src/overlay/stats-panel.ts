@@ -1,5 +1,4 @@
-import type { PlayerSession } from "../session/player-session.js";
-import { formatSeconds } from "./describe-reason.js";
+import { formatSeconds, type PlayerView } from "@heartline/player";
 import { formatBitrate, formatCodec, formatFps, formatMs, formatResolution } from "./format-stats.js";
 import { element, setText } from "./dom.js";
 
@@ -20,8 +19,6 @@ export class StatsPanel {
   private readonly jitter = element("stat-jitter", HTMLElement);
   private readonly codec = element("stat-codec", HTMLElement);
 
-  constructor(private readonly session: PlayerSession) {}
-
   get visible(): boolean {
     return !this.root.hidden;
   }
@@ -31,8 +28,7 @@ export class StatsPanel {
   }
 
   /** Fills in the figures, shown or not: tests and screen readers may read them either way. */
-  render(): void {
-    const s = this.session;
+  render(s: PlayerView): void {
     const hb = s.config?.heartbeat;
     setText(
       this.heartbeat,

@@ -50,6 +50,8 @@ export interface HubConnectionEvents {
 
 export interface HubConnectionOptions {
   clock: Clock;
+  /** The hub's URL (`https://hub.example.com`). Default: the page's own origin. */
+  url?: string;
   /** The operator's player token (`?token=`), sent as `auth.token`; null on an open hub. */
   token: string | null;
   /** Delays between attempts while the hub is unreachable. Default: `new Backoff(RECONNECT_BACKOFF)`. */
@@ -65,6 +67,8 @@ export interface HubConnection extends HubLink {
   readonly retryAt: number | null;
   /** Tries to connect now instead of waiting for the scheduled attempt (the Reconnect button). */
   retryNow(): void;
+  /** Disconnects and stops retrying, until the next `retryNow()`; nothing is reported meanwhile. */
+  close(): void;
 }
 
 /**
@@ -83,8 +87,10 @@ export function connectToHub(events: HubConnectionEvents, options: HubConnection
   const refusedRetryMs = options.refusedRetryMs ?? 30_000;
   let retryTimer: TimerHandle | null = null;
   let retryAt: number | null = null;
+  /** `close()` was called: the socket's late events are not ours to report. */
+  let closed = false;
 
-  const socket: PlayerSocket = io({
+  const socketOptions: Parameters<typeof io>[1] = {
     transports: ["websocket"],
     reconnection: false,
     // A callback, so every reconnection presents the token of the latest `config` and resumes.
@@ -95,7 +101,8 @@ export function connectToHub(events: HubConnectionEvents, options: HubConnection
       if (resumeToken !== null) auth.resumeToken = resumeToken;
       cb(auth);
     },
-  });
+  };
+  const socket: PlayerSocket = options.url === undefined ? io(socketOptions) : io(options.url, socketOptions);
 
   const cancelRetry = (): void => {
     if (retryTimer !== null) clock.clearTimeout(retryTimer);
@@ -103,6 +110,7 @@ export function connectToHub(events: HubConnectionEvents, options: HubConnection
     retryAt = null;
   };
   const attempt = (): void => {
+    closed = false;
     cancelRetry();
     if (!socket.connected) socket.connect();
     events.changed();
@@ -114,16 +122,19 @@ export function connectToHub(events: HubConnectionEvents, options: HubConnection
   };
 
   socket.on("connect", () => {
+    if (closed) return;
     backoff.reset();
     cancelRetry();
     events.connected();
   });
   socket.on("disconnect", (reason) => {
+    if (closed) return;
     // Scheduled first, so the state change below is rendered with its countdown.
     if (reason !== "io client disconnect") scheduleRetry(backoff.next());
     events.disconnected(reason);
   });
   socket.on("connect_error", (error) => {
+    if (closed) return;
     console.warn("heartline: cannot connect to the hub:", error.message);
     // Inactive after an error means the hub refused the handshake (its code is the message);
     // otherwise the hub could not be reached at all.
@@ -151,6 +162,12 @@ export function connectToHub(events: HubConnectionEvents, options: HubConnection
       return retryAt;
     },
     retryNow: attempt,
+    close() {
+      closed = true;
+      cancelRetry();
+      backoff.reset();
+      socket.disconnect();
+    },
     send(message: PlayerToHubMessage) {
       // socket.io would buffer while disconnected and flush on reconnect; a late pong, answer or
       // candidate helps nobody (and a resumed session needs none), so drop it.

@@ -99,24 +99,24 @@ describe("PlayerSession", () => {
 
   it("asks for the streamer list once the hub's config arrives", () => {
     make(null);
-    expect(session.state).toBe("waiting");
+    expect(session.view.state).toBe("waiting");
     expect(sent).toEqual([{ type: "listStreamers" }]);
   });
 
   it("subscribes to the only streamer listed and waits when none is", () => {
     make(null);
     session.handle(listed());
-    expect(session.state).toBe("waiting");
+    expect(session.view.state).toBe("waiting");
     session.handle(listed("cam1"));
     expect(sent.at(-1)).toEqual({ type: "subscribe", streamerId: "cam1" });
-    expect(session.state).toBe("negotiating");
+    expect(session.view.state).toBe("negotiating");
   });
 
   it("subscribes only to the streamer named in the URL", () => {
     make("cam2");
     session.handle(listed("cam1"));
     expect(sent).not.toContainEqual(expect.objectContaining({ type: "subscribe" }));
-    expect(session.choice).toEqual({ kind: "wait", streamerId: "cam2" });
+    expect(session.view.choice).toEqual({ kind: "wait", streamerId: "cam2" });
     session.handle(listed("cam1", "cam2"));
     expect(sent.at(-1)).toEqual({ type: "subscribe", streamerId: "cam2" });
   });
@@ -124,8 +124,8 @@ describe("PlayerSession", () => {
   it("offers a choice instead of subscribing when several are listed and none is named", () => {
     make(null);
     session.handle(listed("b", "a"));
-    expect(session.choice).toEqual({ kind: "pick", streamerIds: ["a", "b"] });
-    expect(session.state).toBe("waiting");
+    expect(session.view.choice).toEqual({ kind: "pick", streamerIds: ["a", "b"] });
+    expect(session.view.state).toBe("waiting");
   });
 
   it("answers the offer, trickles candidates both ways and goes live", async () => {
@@ -147,7 +147,7 @@ describe("PlayerSession", () => {
     peers[0]?.events.remoteStream({} as MediaStream);
     expect(shown).toBe(1);
     peers[0]?.events.connectionStateChange("connected");
-    expect(session.state).toBe("live");
+    expect(session.view.state).toBe("live");
   });
 
   it("applies candidates that arrive before the offer after the offer", async () => {
@@ -172,8 +172,8 @@ describe("PlayerSession", () => {
     clock.advance(500);
     session.handle({ type: "ping", sessionId: "s1", time: 123.456 });
     expect(sent.at(-1)).toEqual({ type: "pong", sessionId: "s1", time: 123.456 });
-    expect(session.pingsReceived).toBe(1);
-    expect(session.lastPingAt).toBe(500);
+    expect(session.view.pingsReceived).toBe(1);
+    expect(session.view.lastPingAt).toBe(500);
 
     const before = sent.length;
     session.handle({ type: "ping", sessionId: "other", time: 1 });
@@ -185,20 +185,20 @@ describe("PlayerSession", () => {
     session.handle(listed("cam1"));
     await startSession("s1");
     session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
-    expect(session.state).toBe("ended");
-    expect(session.closeReason).toBe("streamer-left");
-    expect(session.sessionId).toBeNull();
+    expect(session.view.state).toBe("ended");
+    expect(session.view.closeReason).toBe("streamer-left");
+    expect(session.view.sessionId).toBeNull();
     expect(peers[0]?.closed).toBe(true);
 
     session.handle(listed()); // pushed when the streamer left
     clock.advance(1000); // the retry asks for a fresh list
     expect(sent.at(-1)).toEqual({ type: "listStreamers" });
     session.handle(listed());
-    expect(session.state).toBe("ended");
+    expect(session.view.state).toBe("ended");
 
     session.handle(listed("cam1")); // pushed when it registers again
     expect(sent.at(-1)).toEqual({ type: "subscribe", streamerId: "cam1" });
-    expect(session.state).toBe("negotiating");
+    expect(session.view.state).toBe("negotiating");
   });
 
   it("backs off when sessions keep ending early instead of resubscribing in a loop", async () => {
@@ -208,7 +208,7 @@ describe("PlayerSession", () => {
     for (let i = 1; i <= 4; i++) {
       await startSession(`s${i}`);
       session.handle({ type: "sessionClosed", sessionId: `s${i}`, reason: "streamer-heartbeat-timeout" });
-      delays.push(session.retryAt === null ? null : session.retryAt - clock.now());
+      delays.push(session.view.retryAt === null ? null : session.view.retryAt - clock.now());
       session.handle(listed("cam1")); // a push during the hold changes nothing
       expect(sent.filter((m) => m.type === "subscribe")).toHaveLength(i);
       clock.advance(60_000);
@@ -225,7 +225,7 @@ describe("PlayerSession", () => {
       await startSession(sessionId);
       clock.advance(liveMs);
       session.handle({ type: "sessionClosed", sessionId, reason: "streamer-heartbeat-timeout" });
-      const delay = session.retryAt === null ? null : session.retryAt - clock.now();
+      const delay = session.view.retryAt === null ? null : session.view.retryAt - clock.now();
       clock.advance(60_000);
       session.handle(listed("cam1"));
       return delay;
@@ -240,8 +240,8 @@ describe("PlayerSession", () => {
     make(null);
     session.handle(listed("cam1"));
     session.handle({ type: "error", code: "streamer-not-found", message: "no such streamer" });
-    expect(session.state).toBe("waiting");
-    expect(session.notice).toMatch(/not live/);
+    expect(session.view.state).toBe("waiting");
+    expect(session.view.notice).toMatch(/not live/);
     clock.advance(1000);
     expect(sent.at(-1)).toEqual({ type: "listStreamers" });
   });
@@ -250,23 +250,23 @@ describe("PlayerSession", () => {
     make(null);
     session.handle({ type: "streamerList", streamers: [{ streamerId: "cam1", players: 12 }] });
     session.handle({ type: "error", code: "streamer-full", message: "streamer is full" });
-    expect(session.state).toBe("waiting");
-    expect(session.notice).toBe("This stream is full (12 viewers).");
-    expect(session.retryAt).toBe(clock.now() + 1000);
+    expect(session.view.state).toBe("waiting");
+    expect(session.view.notice).toBe("This stream is full (12 viewers).");
+    expect(session.view.retryAt).toBe(clock.now() + 1000);
     clock.advance(1000);
     expect(sent.at(-1)).toEqual({ type: "listStreamers" });
     session.handle({ type: "streamerList", streamers: [{ streamerId: "cam1", players: 12 }] });
     session.handle({ type: "error", code: "streamer-full", message: "streamer is full" });
-    expect(session.retryAt).toBe(clock.now() + 2000);
+    expect(session.view.retryAt).toBe(clock.now() + 2000);
   });
 
   it("explains too-many-subscriptions and retries later", () => {
     make(null);
     session.handle(listed("cam1"));
     session.handle({ type: "error", code: "too-many-subscriptions", message: "limit" });
-    expect(session.state).toBe("waiting");
-    expect(session.notice).toMatch(/as many streams as the hub allows/);
-    expect(session.retryAt).not.toBeNull();
+    expect(session.view.state).toBe("waiting");
+    expect(session.view.notice).toMatch(/as many streams as the hub allows/);
+    expect(session.view.retryAt).not.toBeNull();
   });
 
   it("does not come back by itself after an operator kicked the session, only on retryNow()", async () => {
@@ -274,9 +274,9 @@ describe("PlayerSession", () => {
     session.handle(listed("cam1"));
     await startSession("s1");
     session.handle({ type: "sessionClosed", sessionId: "s1", reason: "kicked" });
-    expect(session.state).toBe("ended");
-    expect(session.paused).toBe(true);
-    expect(session.retryAt).toBeNull();
+    expect(session.view.state).toBe("ended");
+    expect(session.view.paused).toBe(true);
+    expect(session.view.retryAt).toBeNull();
     clock.advance(60_000);
     session.handle(listed("cam1"));
     expect(sent.filter((m) => m.type === "subscribe")).toHaveLength(1);
@@ -291,9 +291,11 @@ describe("PlayerSession", () => {
     make(null);
     session.handle(listed("cam1"));
     session.handle({ type: "error", code: "not-allowed", message: "token for cam2 only" });
-    expect(session.notice).toBe("This link does not allow watching cam1. Ask the operator for a link to it.");
-    expect(session.paused).toBe(true);
-    expect(session.retryAt).toBeNull();
+    expect(session.view.notice).toBe(
+      "This link does not allow watching cam1. Ask the operator for a link to it.",
+    );
+    expect(session.view.paused).toBe(true);
+    expect(session.view.retryAt).toBeNull();
   });
 
   it("retryNow() skips the pending resubscribe delay", async () => {
@@ -301,10 +303,10 @@ describe("PlayerSession", () => {
     session.handle(listed("cam1"));
     await startSession("s1");
     session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
-    expect(session.retryAt).not.toBeNull();
+    expect(session.view.retryAt).not.toBeNull();
     sent = [];
     session.retryNow();
-    expect(session.retryAt).toBeNull();
+    expect(session.view.retryAt).toBeNull();
     expect(sent).toEqual([{ type: "listStreamers" }]);
   });
 
@@ -314,14 +316,14 @@ describe("PlayerSession", () => {
     await startSession("s1");
     session.hubDisconnected();
     session.hubRefused("unauthorized");
-    expect(session.state).toBe("refused");
-    expect(session.refusal).toBe("unauthorized");
-    expect(session.sessionId).toBeNull();
+    expect(session.view.state).toBe("refused");
+    expect(session.view.refusal).toBe("unauthorized");
+    expect(session.view.sessionId).toBeNull();
     expect(peers[0]?.closed).toBe(true);
     session.hubConnected();
-    expect(session.refusal).toBeNull();
+    expect(session.view.refusal).toBeNull();
     session.handle(config);
-    expect(session.state).toBe("waiting");
+    expect(session.view.state).toBe("waiting");
   });
 
   it("keeps the display figures of the latest stats sample until teardown", async () => {
@@ -333,9 +335,9 @@ describe("PlayerSession", () => {
     peer.stats = { framesDecoded: 30, fps: 30, jitterMs: 1, packetsLost: 0 };
     clock.advance(STATS_SAMPLE_MS);
     await flush();
-    expect(session.videoFigures).toEqual(peer.video);
+    expect(session.view.videoFigures).toEqual(peer.video);
     session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
-    expect(session.videoFigures).toBeNull();
+    expect(session.view.videoFigures).toBeNull();
   });
 
   it("drops a session still negotiating when the hub becomes unreachable and starts over on reconnect", () => {
@@ -344,13 +346,13 @@ describe("PlayerSession", () => {
     session.handle({ type: "sessionStarted", sessionId: "s1", streamerId: "cam1" });
     session.handle({ type: "offer", sessionId: "s1", sdp: "offer s1" });
     session.hubDisconnected();
-    expect(session.state).toBe("offline");
+    expect(session.view.state).toBe("offline");
     expect(peers[0]?.closed).toBe(true);
     session.handle({ type: "ping", sessionId: "s1", time: 1 });
     expect(sent.at(-1)).not.toMatchObject({ type: "pong" });
 
     session.hubConnected();
-    expect(session.state).toBe("connecting");
+    expect(session.view.state).toBe("connecting");
     session.handle(config);
     expect(sent.at(-1)).toEqual({ type: "listStreamers" });
   });
@@ -362,16 +364,16 @@ describe("PlayerSession", () => {
     const before = sent.length;
     peers[0]?.events.connectionStateChange("disconnected");
     expect(sent.length).toBe(before);
-    expect(session.state).toBe("live");
+    expect(session.view.state).toBe("live");
 
     peers[0]?.events.connectionStateChange("failed");
     expect(sent.at(-1)).toEqual({ type: "endSession", sessionId: "s1", reason: "media-timeout" });
     expect(sent).not.toContainEqual(expect.objectContaining({ type: "unsubscribe" }));
     session.handle({ type: "sessionClosed", sessionId: "s1", reason: "media-timeout" });
-    expect(session.state).toBe("ended");
-    expect(session.closeReason).toBe("media-timeout");
-    expect(session.notice).toBeNull();
-    expect(session.retryAt).toBe(clock.now() + 1000);
+    expect(session.view.state).toBe("ended");
+    expect(session.view.closeReason).toBe("media-timeout");
+    expect(session.view.notice).toBeNull();
+    expect(session.view.retryAt).toBe(clock.now() + 1000);
   });
 
   describe("stale sessions", () => {
@@ -380,15 +382,15 @@ describe("PlayerSession", () => {
       session.handle(listed("cam1"));
       await startSession("s1");
       session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer" });
-      expect(session.state).toBe("stale");
-      expect(session.late).toBe("streamer");
+      expect(session.view.state).toBe("stale");
+      expect(session.view.late).toBe("streamer");
       expect(peers[0]?.closed).toBe(false);
 
       session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "player" });
-      expect(session.late).toBe("player");
+      expect(session.view.late).toBe("player");
       session.handle({ type: "sessionState", sessionId: "s1", state: "live" });
-      expect(session.state).toBe("live");
-      expect(session.late).toBeNull();
+      expect(session.view.state).toBe("live");
+      expect(session.view.late).toBeNull();
     });
 
     it("knows when the late end's connection dropped, and forgets it when the session is live again", async () => {
@@ -396,12 +398,16 @@ describe("PlayerSession", () => {
       session.handle(listed("cam1"));
       await startSession("s1");
       session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer", away: true });
-      expect([session.state, session.late, session.lateAway]).toEqual(["stale", "streamer", true]);
+      expect([session.view.state, session.view.late, session.view.lateAway]).toEqual([
+        "stale",
+        "streamer",
+        true,
+      ]);
       session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer" });
-      expect(session.lateAway).toBe(false);
+      expect(session.view.lateAway).toBe(false);
       session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer", away: true });
       session.handle({ type: "sessionState", sessionId: "s1", state: "live" });
-      expect([session.state, session.lateAway]).toEqual(["live", false]);
+      expect([session.view.state, session.view.lateAway]).toEqual(["live", false]);
     });
 
     it("ignores the state of another session", async () => {
@@ -409,8 +415,8 @@ describe("PlayerSession", () => {
       session.handle(listed("cam1"));
       await startSession("s1");
       session.handle({ type: "sessionState", sessionId: "other", state: "stale", late: "streamer" });
-      expect(session.state).toBe("live");
-      expect(session.late).toBeNull();
+      expect(session.view.state).toBe("live");
+      expect(session.view.late).toBeNull();
     });
 
     it("goes stale rather than live when ICE connects after the hub reported a missed beat", async () => {
@@ -418,11 +424,11 @@ describe("PlayerSession", () => {
       session.handle(listed("cam1"));
       session.handle({ type: "sessionStarted", sessionId: "s1", streamerId: "cam1" });
       session.handle({ type: "sessionState", sessionId: "s1", state: "stale", late: "streamer" });
-      expect(session.state).toBe("negotiating");
+      expect(session.view.state).toBe("negotiating");
       session.handle({ type: "offer", sessionId: "s1", sdp: "offer s1" });
       await flush();
       peers[0]?.events.connectionStateChange("connected");
-      expect(session.state).toBe("stale");
+      expect(session.view.state).toBe("stale");
     });
   });
 
@@ -442,7 +448,7 @@ describe("PlayerSession", () => {
       clock.advance(STATS_SAMPLE_MS);
       expect(peer.statsReads).toBe(1);
       await flush();
-      expect(session.receiveStats).toEqual(stats);
+      expect(session.view.receiveStats).toEqual(stats);
       session.handle({ type: "ping", sessionId: "s1", time: 2 });
       // Synchronous: the pong left inside handle(), with the cached copy.
       expect(sent.at(-1)).toEqual({ type: "pong", sessionId: "s1", time: 2, stats });
@@ -463,29 +469,29 @@ describe("PlayerSession", () => {
       session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
       clock.advance(STATS_SAMPLE_MS * 5);
       expect(peers[0]?.statsReads).toBe(reads);
-      expect(session.receiveStats).toBeNull();
+      expect(session.view.receiveStats).toBeNull();
     });
 
     it("keeps the streamer's signaling RTT from pings and its media RTT from data-channel pings", async () => {
       make(null);
       session.handle(listed("cam1"));
       await startSession("s1");
-      expect(session.heartbeatRttMs).toBeNull();
-      expect(session.mediaRttMs).toBeNull();
+      expect(session.view.heartbeatRttMs).toBeNull();
+      expect(session.view.mediaRttMs).toBeNull();
       session.handle({ type: "ping", sessionId: "s1", time: 1, rttMs: 12 });
-      expect(session.heartbeatRttMs).toBe(12);
+      expect(session.view.heartbeatRttMs).toBe(12);
 
       peers[0]?.events.mediaPing({ type: "ping", time: 5 });
-      expect(session.mediaPingsReceived).toBe(1);
-      expect(session.mediaRttMs).toBeNull();
+      expect(session.view.mediaPingsReceived).toBe(1);
+      expect(session.view.mediaRttMs).toBeNull();
       peers[0]?.events.mediaPing({ type: "ping", time: 6, rttMs: 3.5, signalingRttMs: 14 });
-      expect(session.mediaPingsReceived).toBe(2);
-      expect(session.mediaRttMs).toBe(3.5);
-      expect(session.heartbeatRttMs).toBe(14);
+      expect(session.view.mediaPingsReceived).toBe(2);
+      expect(session.view.mediaRttMs).toBe(3.5);
+      expect(session.view.heartbeatRttMs).toBe(14);
 
       session.handle({ type: "sessionClosed", sessionId: "s1", reason: "streamer-left" });
-      expect(session.heartbeatRttMs).toBeNull();
-      expect(session.mediaRttMs).toBeNull();
+      expect(session.view.heartbeatRttMs).toBeNull();
+      expect(session.view.mediaRttMs).toBeNull();
     });
   });
 
@@ -496,8 +502,8 @@ describe("PlayerSession", () => {
     const before = sent.length;
     const changed = { ...config, heartbeat: { ...config.heartbeat, intervalMs: 500 } };
     session.handle(changed);
-    expect(session.config).toEqual(changed);
-    expect(session.state).toBe("live");
+    expect(session.view.config).toEqual(changed);
+    expect(session.view.state).toBe("live");
     expect(sent.length).toBe(before);
     expect(peers[0]?.closed).toBe(false);
   });
@@ -508,14 +514,14 @@ describe("PlayerSession", () => {
       session.handle(listed("cam1"));
       await startSession("s1");
       session.hubDisconnected();
-      expect(session.state).toBe("reconnecting");
+      expect(session.view.state).toBe("reconnecting");
       expect(peers[0]?.closed).toBe(false);
       session.hubUnreachable(null); // a failed attempt changes nothing
-      expect(session.state).toBe("reconnecting");
+      expect(session.view.state).toBe("reconnecting");
       session.hubConnected();
-      expect(session.state).toBe("reconnecting");
+      expect(session.view.state).toBe("reconnecting");
       session.handle(config);
-      expect(session.state).toBe("reconnecting");
+      expect(session.view.state).toBe("reconnecting");
     };
 
     it("presents the token of the latest config", () => {
@@ -527,26 +533,26 @@ describe("PlayerSession", () => {
       await dropAndReconnect();
       session.handle({ type: "resumed", sessionIds: ["s1"] });
       session.handle(listed("cam1")); // the answer to listStreamers
-      expect(session.state).toBe("live");
-      expect(session.sessionId).toBe("s1");
-      expect(session.resumes).toBe(1);
+      expect(session.view.state).toBe("live");
+      expect(session.view.sessionId).toBe("s1");
+      expect(session.view.resumes).toBe(1);
       expect(peers).toHaveLength(1);
       expect(peers[0]?.closed).toBe(false);
       expect(sent.filter((m) => m.type === "subscribe")).toHaveLength(1);
       clock.advance(RESUME_GRACE_MS + RESUME_SLACK_MS + 1); // the grace timer is gone
-      expect(session.state).toBe("live");
+      expect(session.view.state).toBe("live");
     });
 
     it("tears down and resubscribes when resumed does not list the session", async () => {
       await dropAndReconnect();
       session.handle({ type: "resumed", sessionIds: [] });
-      expect(session.state).toBe("waiting");
-      expect(session.sessionId).toBeNull();
+      expect(session.view.state).toBe("waiting");
+      expect(session.view.sessionId).toBeNull();
       expect(peers[0]?.closed).toBe(true);
-      expect(session.resumes).toBe(0);
+      expect(session.view.resumes).toBe(0);
       session.handle(listed("cam1"));
       expect(sent.at(-1)).toEqual({ type: "subscribe", streamerId: "cam1" });
-      expect(session.state).toBe("negotiating");
+      expect(session.view.state).toBe("negotiating");
     });
 
     it("gives up after the grace period and shows the hub unreachable", async () => {
@@ -555,24 +561,24 @@ describe("PlayerSession", () => {
       await startSession("s1");
       session.hubDisconnected();
       clock.advance(RESUME_GRACE_MS + RESUME_SLACK_MS - 1);
-      expect(session.state).toBe("reconnecting");
+      expect(session.view.state).toBe("reconnecting");
       clock.advance(1);
-      expect(session.state).toBe("offline");
+      expect(session.view.state).toBe("offline");
       expect(peers[0]?.closed).toBe(true);
-      expect(session.sessionId).toBeNull();
+      expect(session.view.sessionId).toBeNull();
 
       // The hub may still have kept it: whatever it lists that we no longer have is ended.
       session.hubConnected();
       session.handle(config);
       session.handle({ type: "resumed", sessionIds: ["s1"] });
       expect(sent.at(-1)).toEqual({ type: "unsubscribe", sessionId: "s1" });
-      expect(session.state).toBe("waiting");
+      expect(session.view.state).toBe("waiting");
     });
 
     it("starts over if the hub never says resumed", async () => {
       await dropAndReconnect();
       clock.advance(RESUME_GRACE_MS + RESUME_SLACK_MS);
-      expect(session.state).toBe("waiting");
+      expect(session.view.state).toBe("waiting");
       expect(peers[0]?.closed).toBe(true);
       expect(sent.at(-1)).toEqual({ type: "listStreamers" });
     });
