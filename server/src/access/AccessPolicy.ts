@@ -4,6 +4,7 @@
  * Every refusal is a stable HandshakeError code; no reason is given that would help a guesser
  * beyond the code.
  */
+import { createHash, randomUUID } from "node:crypto";
 import { jwtVerify, SignJWT, errors as joseErrors } from "jose";
 import { HandshakeError, type HandshakeAuth } from "@heartline/shared";
 import type { HubConfig } from "@heartline/shared/config";
@@ -14,6 +15,8 @@ export type AccessDecision =
       ok: true;
       /** For players with a token naming a streamer: the only streamer they may watch. */
       onlyStreamerId: string | undefined;
+      /** For players with a token: what identifies the token (its jti, else subject, else digest). */
+      tokenId?: string | undefined;
     }
   | { ok: false; code: HandshakeError; message: string };
 
@@ -21,6 +24,8 @@ export type AccessDecision =
 export interface PlayerTokenClaims {
   /** Restrict the token to one streamer. */
   streamerId?: string;
+  /** What identifies the token for `limits.sessionsPerToken` (jti, else sub, else its digest). */
+  tokenId?: string;
 }
 
 const ISSUER = "heartline";
@@ -118,7 +123,7 @@ export class AccessPolicy {
         message: "the player token is invalid or expired",
       };
     }
-    return { ok: true, onlyStreamerId: claims.streamerId };
+    return { ok: true, onlyStreamerId: claims.streamerId, tokenId: claims.tokenId };
   }
 
   /** Issues a player token (for the operator's token endpoint). */
@@ -132,6 +137,8 @@ export class AccessPolicy {
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
+      // Each issued link is its own token, so limits.sessionsPerToken counts one link.
+      .setJti(randomUUID())
       .setExpirationTime(`${ttlSec}s`);
     return jwt.sign(this.#secret);
   }
@@ -147,7 +154,9 @@ export class AccessPolicy {
         requiredClaims: ["exp"],
       });
       const streamerId = payload.streamerId;
-      return typeof streamerId === "string" ? { streamerId } : {};
+      const tokenId =
+        payload.jti ?? payload.sub ?? createHash("sha256").update(token).digest("base64url").slice(0, 22);
+      return typeof streamerId === "string" ? { streamerId, tokenId } : { tokenId };
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) return undefined;
       throw error;

@@ -240,6 +240,60 @@ describe("limits", () => {
     expect(await p.next("error")).toMatchObject({ code: "too-many-subscriptions" });
   });
 
+  it("refuses a token's sessions past limits.sessionsPerToken, whatever socket presents it", async () => {
+    const h = await closedHub({ limits: { sessionsPerToken: 2, subscriptionsPerPlayer: 4 } });
+    await h.streamer("cam1", { key: KEY });
+    const token = await h.hub.access.issuePlayerToken({});
+    const [a, b] = [await h.player({ token }), await h.player({ token })];
+    a.send({ type: "subscribe", streamerId: "cam1" });
+    const first = await a.next("sessionStarted");
+    b.send({ type: "subscribe", streamerId: "cam1" });
+    await b.next("sessionStarted");
+    const c = await h.player({ token });
+    c.send({ type: "subscribe", streamerId: "cam1" });
+    const refused = await c.next("error");
+    expect(refused).toMatchObject({ code: "token-sessions-full" });
+    expect(refused.message).toContain("limits.sessionsPerToken");
+    // Another link is another token.
+    const other = await h.player({ token: await h.hub.access.issuePlayerToken({}) });
+    other.send({ type: "subscribe", streamerId: "cam1" });
+    await other.next("sessionStarted");
+    // A session ending frees its place.
+    a.send({ type: "unsubscribe", sessionId: first.sessionId });
+    await a.next("sessionClosed");
+    c.send({ type: "subscribe", streamerId: "cam1" });
+    await c.next("sessionStarted");
+  });
+
+  it("admits at most limits.connectionsPerIp of 150 simultaneous CONNECTs (the token check is asynchronous)", async () => {
+    const h = await closedHub({ limits: { connectionsPerIp: 100 } });
+    const token = await h.hub.access.issuePlayerToken({});
+    const sockets: Socket[] = [];
+    const results = await Promise.all(
+      Array.from({ length: 150 }, () => {
+        const socket = io(h.url, {
+          transports: ["websocket"],
+          auth: { role: "player", token },
+          reconnection: false,
+          forceNew: true,
+        });
+        sockets.push(socket);
+        return new Promise<string>((resolve) => {
+          socket.once("connect", () => {
+            resolve("connected");
+          });
+          socket.once("connect_error", (error) => {
+            resolve(error.message);
+          });
+        });
+      }),
+    );
+    for (const socket of sockets) socket.disconnect();
+    const admitted = results.filter((r) => r === "connected").length;
+    expect(admitted).toBeLessThanOrEqual(100);
+    expect(results.filter((r) => r !== "connected").every((r) => r === "too-many-connections")).toBe(true);
+  });
+
   it("rate-limits a flooding socket (one error, messages dropped) without touching another session", async () => {
     const h = await startHub({ limits: { messagesPerSecond: 20, messageBurst: 10, maxViolations: 10_000 } });
     hub = h;

@@ -149,6 +149,7 @@ export class SocketIoGateway {
 
   #onConnection(socket: HubSocket): void {
     const { auth, resume } = socket.data;
+    socket.data.resume = undefined; // a Peer holds its resume token: not left on the socket
     const address = clientAddress(socket, this.#config.trustProxy);
     let stalled = false;
     const transport: PeerTransport = {
@@ -198,6 +199,7 @@ export class SocketIoGateway {
       }
       peer = added;
       peer.onlyStreamerId = socket.data.onlyStreamerId;
+      if (socket.data.tokenId !== undefined) this.#router.tokens.bind(peer, socket.data.tokenId);
     }
     peer.features = new Set(auth.features);
     const log = this.#log.child({ peerId: peer.id, role: peer.role });

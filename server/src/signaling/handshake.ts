@@ -12,6 +12,7 @@ import type { AccessPolicy } from "../access/AccessPolicy.js";
 import { clientAddressOf, ownOriginOf, type TrustProxy } from "../access/forwarded.js";
 import { RefusalLog } from "../access/RefusalLog.js";
 import type { Peer } from "../sessions/Peer.js";
+import { forgetHandshakeSecrets, withoutSecrets } from "./forgetSecrets.js";
 import type { HubSocket } from "./types.js";
 
 export interface HandshakeRefusal extends Error {
@@ -143,7 +144,11 @@ export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Lo
     }
     // A resume token is a secret issued after the peer was admitted: it needs no key again.
     const decision = result.resume
-      ? Promise.resolve({ ok: true as const, onlyStreamerId: result.resume.onlyStreamerId })
+      ? Promise.resolve({
+          ok: true as const,
+          onlyStreamerId: result.resume.onlyStreamerId,
+          tokenId: undefined,
+        })
       : options.access.check(result.auth);
     const { auth } = result;
     const claim = async (): Promise<{ ok: true } | { ok: false; heldBy: string }> =>
@@ -168,9 +173,12 @@ export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Lo
           );
           return;
         }
-        socket.data.auth = result.auth;
+        // Checked: no secret stays on the socket (forgetSecrets.ts).
+        forgetHandshakeSecrets(socket.handshake);
+        socket.data.auth = withoutSecrets(result.auth);
         socket.data.resume = result.resume;
         socket.data.onlyStreamerId = access.onlyStreamerId;
+        socket.data.tokenId = access.tokenId;
         next();
       },
       (error: unknown) => {

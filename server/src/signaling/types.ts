@@ -9,6 +9,8 @@ export interface SocketData {
   resume: Peer | undefined;
   /** A player whose token names a streamer may watch only that one. */
   onlyStreamerId: string | undefined;
+  /** A player admitted with a token: the token's id (limits.sessionsPerToken). */
+  tokenId?: string | undefined;
 }
 
 /** Between hub nodes (multi-node mode): one event, validated on receipt (cluster/envelopes.ts). */

@@ -173,6 +173,10 @@ export const HubConfigSchema = z.strictObject({
         .max(1000)
         .default(4)
         .meta({ description: "Sessions one player may hold at once" }),
+      sessionsPerToken: z.number().int().min(1).max(100_000).default(8).meta({
+        description:
+          "Sessions one player token (one link) may hold at once over all its sockets; one more is refused with token-sessions-full",
+      }),
       maxBufferedBytes: z.number().int().min(16_384).max(1_073_741_824).default(1_048_576).meta({
         description: "Bytes queued for one slow socket before it is disconnected as a stalled reader",
       }),

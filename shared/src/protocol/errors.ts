@@ -17,6 +17,8 @@ export const ErrorCode = {
   StreamerFull: "streamer-full",
   /** `subscribe` while this player already holds `limits.subscriptionsPerPlayer` sessions. */
   TooManySubscriptions: "too-many-subscriptions",
+  /** `subscribe` while the player's token already holds `limits.sessionsPerToken` sessions (on any socket). */
+  TokenSessionsFull: "token-sessions-full",
   /** The socket sent faster than `limits.messagesPerSecond`; the message was dropped. */
   RateLimited: "rate-limited",
   /**
