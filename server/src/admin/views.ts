@@ -31,6 +31,7 @@ export function sessionView(session: Session, clock: Clock): SessionView {
     playerId: session.player.id,
     state: session.state === "closed" ? "stale" : session.state,
     late: session.late ?? null,
+    media: session.media ?? null,
     elsewhere:
       session.remoteEnd === undefined || session.remoteNode === undefined
         ? null

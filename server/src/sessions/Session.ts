@@ -10,7 +10,7 @@
  * `live` again (or `connecting`, if no pong was ever seen). `close()` is idempotent; only the
  * SessionRegistry calls it (it owns teardown).
  */
-import type { ReceiveStats, SendStats, SessionCloseReason, SessionEnd } from "@heartline/shared";
+import type { MediaState, ReceiveStats, SendStats, SessionCloseReason, SessionEnd } from "@heartline/shared";
 import type { Peer } from "./Peer.js";
 
 export type SessionState = "connecting" | "live" | "stale" | "closed";
@@ -31,6 +31,8 @@ export class Session {
   #lateAway = false;
   #proven = false;
   #closeReason: SessionCloseReason | undefined;
+  #media: MediaState | undefined;
+  #framesDecoded: number | undefined;
   /** Latest heartbeat figures; replaced field by field as pings and pongs arrive. */
   readonly heartbeat: HeartbeatData = {};
   /** Wall-clock start (epoch ms), for records other processes read. */
@@ -127,6 +129,26 @@ export class Session {
     this.#state = this.#proven ? "live" : "connecting";
     this.#late = undefined;
     this.#lateAway = false;
+    return true;
+  }
+
+  /** Whether video reaches the player, from its reports (undefined: not known yet). */
+  get media(): MediaState | undefined {
+    return this.#media;
+  }
+
+  /**
+   * The player reported `framesDecoded` (cumulative): video flows if it grew since its previous
+   * report. Returns whether the media state changed.
+   */
+  noteFramesDecoded(framesDecoded: number): boolean {
+    const previous = this.#framesDecoded;
+    this.#framesDecoded = framesDecoded;
+    // A new peer connection starts counting again: only a new baseline, not a verdict.
+    if (previous === undefined || framesDecoded < previous || this.#state === "closed") return false;
+    const next: MediaState = framesDecoded > previous ? "flowing" : "stalled";
+    if (next === this.#media) return false;
+    this.#media = next;
     return true;
   }
 

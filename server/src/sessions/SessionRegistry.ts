@@ -540,8 +540,16 @@ export class SessionRegistry {
     this.#announce(session);
   }
 
+  /** Video started or stopped reaching the player: both ends hear it with the session's state. */
+  mediaChanged(session: Session): void {
+    if (session.state === "closed" || !session.started) return;
+    this.#log.info({ sessionId: session.id, media: session.media }, "session media");
+    this.#announce(session);
+  }
+
   /** Tells both ends the session's state; `live` means no end is late. */
   #announce(session: Session): void {
+    const media = session.media === undefined ? {} : { media: session.media };
     const message =
       session.state === "stale" && session.late !== undefined
         ? ({
@@ -550,8 +558,9 @@ export class SessionRegistry {
             state: "stale",
             late: session.late,
             ...(session.lateAway ? { away: true as const } : {}),
+            ...media,
           } as const)
-        : ({ type: "sessionState", sessionId: session.id, state: "live" } as const);
+        : ({ type: "sessionState", sessionId: session.id, state: "live", ...media } as const);
     this.#tell(session.streamer, message);
     this.#tell(session.player, message);
   }

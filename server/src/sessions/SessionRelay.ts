@@ -78,6 +78,7 @@ export class SessionRelay {
       if (message.stats !== undefined) data.sendStats = message.stats;
     } else if (message.type === "pong" && message.stats !== undefined) {
       data.receiveStats = message.stats;
+      if (session.noteFramesDecoded(message.stats.framesDecoded)) this.#registry.mediaChanged(session);
     }
   }
 

@@ -6,6 +6,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubConfigSchema } from "@heartline/shared/config";
 import type { HubMessage } from "@heartline/shared";
+import { systemClock } from "@heartline/shared/timing";
+import { sessionView } from "../admin/views.js";
 import { refusedHandshake, sleep, startHub, TestPeer, type TestHub } from "../testing/harness.js";
 
 const INTERVAL = 100;
@@ -238,6 +240,46 @@ describe("heartbeat data and media path", () => {
       sendStats: { fps: 29, bitrateKbps: 950 },
       receiveStats: stats,
     });
+  });
+
+  it("tells both ends, the API and the dashboard whether video reaches the player, whenever that changes", async () => {
+    const h = await start();
+    const { s, p, sessionId } = await h.session();
+    const pong = (framesDecoded: number): void => {
+      p.send({
+        type: "pong",
+        sessionId,
+        time: 1,
+        stats: { framesDecoded, fps: 30, jitterMs: 1, packetsLost: 0 },
+      });
+    };
+    pong(100);
+    await p.next("sessionState", (m) => m.state === "live");
+    pong(130);
+    for (const end of [s, p]) {
+      expect(await end.next("sessionState", (m) => m.media !== undefined)).toMatchObject({
+        state: "live",
+        media: "flowing",
+      });
+    }
+    // What GET /api/sessions and the dashboard show of it.
+    const api = (): unknown => {
+      const session = [...h.hub.registry.sessions()][0];
+      return session && sessionView(session, systemClock).media;
+    };
+    expect(api()).toBe("flowing");
+    pong(130); // signaling live, video dead
+    for (const end of [s, p]) {
+      expect(await end.next("sessionState", (m) => m.media !== undefined)).toMatchObject({
+        state: "live",
+        media: "stalled",
+      });
+    }
+    expect(api()).toBe("stalled");
+    pong(130); // no change, nothing said
+    pong(10); // a new peer connection counts from 0: a new baseline, not a verdict
+    await sleep(100);
+    expect(p.received.filter((m) => m.type === "sessionState")).toEqual([]);
   });
 
   it.each(["streamer", "player"] as const)(

@@ -3,7 +3,13 @@
  * `GET /api/sessions`) and what the `/admin` socket.io namespace pushes to the dashboard.
  * The hub builds these; the dashboard only reads them. See docs/api.md.
  */
-import type { HeartbeatSettings, ReceiveStats, SendStats, SessionEnd } from "../protocol/messages.js";
+import type {
+  HeartbeatSettings,
+  MediaState,
+  ReceiveStats,
+  SendStats,
+  SessionEnd,
+} from "../protocol/messages.js";
 import type { SessionCloseReason } from "../protocol/reasons.js";
 
 /** The socket.io namespace of the dashboard; the handshake `auth` is `{token: admin.token}`. */
@@ -42,6 +48,8 @@ export interface SessionView {
   state: "connecting" | "live" | "stale";
   /** The end that is late while `stale`, else null. */
   late: SessionEnd | null;
+  /** Whether video reaches the player, from its reports (null: not known yet). */
+  media: MediaState | null;
   /** Multi-node: the end held by another hub node, and that node; null when both are here. */
   elsewhere: { end: SessionEnd; nodeId: string } | null;
   /** The wire protocol both ends speak: heartline's own or Epic's Pixel Streaming. */

@@ -182,20 +182,35 @@ describe("hub -> peer messages", () => {
       HubToStreamerMessageSchema.safeParse({ type: "sessionStarted", sessionId, streamerId: "a" }).success,
     ).toBe(false);
     expect(StreamerToHubMessageSchema.options.map((o) => o.shape.type.value).sort()).toEqual([
+      "bye",
       "endSession",
       "iceCandidate",
+      "mediaReport",
       "offer",
       "ping",
+      "probeAck",
     ]);
     expect(PlayerToHubMessageSchema.options.map((o) => o.shape.type.value).sort()).toEqual([
       "answer",
+      "bye",
       "endSession",
       "iceCandidate",
       "listStreamers",
+      "mediaReport",
       "pong",
+      "probeAck",
       "subscribe",
       "unsubscribe",
     ]);
+  });
+  it("takes only the features it knows from the handshake, and refuses a malformed list", () => {
+    expect(
+      HandshakeAuthSchema.parse({ role: "player", features: ["mediaCheck", "teleport", "probe"] }),
+    ).toEqual({ role: "player", features: ["probe", "mediaCheck"] });
+    expect(HandshakeAuthSchema.safeParse({ role: "player", features: "probe" }).success).toBe(false);
+    expect(
+      HandshakeAuthSchema.safeParse({ role: "player", features: Array<string>(17).fill("probe") }).success,
+    ).toBe(false);
   });
   it("resumed and sessionState reach both roles", () => {
     for (const schema of [HubToPlayerMessageSchema, HubToStreamerMessageSchema]) {

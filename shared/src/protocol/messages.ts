@@ -56,6 +56,10 @@ export const HeartbeatSettingsSchema = z.object({
   resumeGraceMs: z.number().int().nonnegative(),
 });
 
+/** Whether video reaches the player: frames decoded between two of its reports, or none. */
+export const MediaStateSchema = z.enum(["flowing", "stalled"]);
+export type MediaState = z.infer<typeof MediaStateSchema>;
+
 /** Which end of a session. */
 export const SessionEndSchema = z.enum(["streamer", "player"]);
 
@@ -110,6 +114,12 @@ export const SessionStateMessageSchema = z.object({
    * `resumeGraceMs`) rather than it going silent on an open socket. Absent: not known to be away.
    */
   away: z.literal(true).optional(),
+  /**
+   * Whether video reaches the player, as its pongs report it: `flowing` (frames decoded since
+   * the previous report) or `stalled` (none). Absent until known. Sent again whenever it changes,
+   * so "signaling live, video dead" is visible to both ends.
+   */
+  media: MediaStateSchema.optional(),
 });
 
 export const StreamerListMessageSchema = z.object({

@@ -115,9 +115,11 @@ export class DashboardView {
       // Keep the table in the snapshot's order (oldest first).
       this.#sessionsBody.append(row.row);
       row.row.dataset.state = session.state;
+      row.row.dataset.media = session.media ?? "";
       row.state.replaceChildren(
         el("span", { className: `badge ${session.state}`, text: session.state }),
         ...(session.late ? [el("span", { className: "late", text: `${session.late} late` })] : []),
+        ...(session.media === "stalled" ? [el("span", { className: "late", text: "no video" })] : []),
       );
       row.age.textContent = formatAge(session.ageMs);
       row.rtt.textContent = formatMs(session.heartbeat.rttMs);
