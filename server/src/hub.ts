@@ -291,6 +291,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
     trustProxy: () => current.trustProxy,
     logger: logger.child({ component: "admin" }),
     refusals,
+    originAllowed: (origin, own) => access.originAllowed(origin, own),
     maxBufferedBytes: () => current.limits.maxBufferedBytes,
   });
 

@@ -5,6 +5,7 @@
  * beyond the code.
  */
 import { createHash, randomUUID } from "node:crypto";
+import { isIP } from "node:net";
 import { jwtVerify, SignJWT, errors as joseErrors } from "jose";
 import { HandshakeError, type HandshakeAuth } from "@heartline/shared";
 import type { HubConfig } from "@heartline/shared/config";
@@ -71,11 +72,18 @@ export class AccessPolicy {
    * exact match (no prefixes, no wildcards: "https://hub.example.com.evil.net" is not
    * "https://hub.example.com"). Clients that are not browsers send none and are judged by their
    * key or token alone.
+   *
+   * `ownOrigin` comes from the request's Host header, which the page's author controls under DNS
+   * rebinding (evil.example resolving to the hub): a page at http://evil.example:8080 sends
+   * `Host: evil.example:8080` and a matching Origin. So the Host counts as the hub's own only when
+   * it is an IP address or `localhost`, which no other site's page can have; a hub reached by a
+   * name must list that origin in `allowedOrigins`.
    */
   originAllowed(origin: string | undefined, ownOrigin: string): boolean {
     if (origin === undefined) return true;
     if (origin === "null") return false;
-    return origin === ownOrigin || this.#config.allowedOrigins.includes(origin);
+    if (this.#config.allowedOrigins.includes(origin)) return true;
+    return origin === ownOrigin && hostCannotBeRebound(ownOrigin);
   }
 
   /**
@@ -162,4 +170,16 @@ export class AccessPolicy {
       throw error;
     }
   }
+}
+
+/** Whether an origin's host is an IP address or localhost: a name DNS rebinding cannot give another site. */
+function hostCannotBeRebound(origin: string): boolean {
+  let hostname: string;
+  try {
+    hostname = new URL(origin).hostname;
+  } catch {
+    return false;
+  }
+  const bare = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
+  return isIP(bare) !== 0 || bare === "localhost";
 }

@@ -144,6 +144,61 @@ describe("origins", () => {
   });
 });
 
+describe("the Host header (DNS rebinding)", () => {
+  it("does not make a forged Host the hub's own origin: only an IP or localhost Host, or allowedOrigins", async () => {
+    const h = await startHub();
+    hub = h;
+    const { port } = new URL(h.url);
+    const player = { role: "player" };
+    // A page at evil.example that rebinds evil.example to the hub sends a matching Host and Origin.
+    const rebound = `http://evil.example:${port}`;
+    expect(await connectWith(h.url, player, { host: `evil.example:${port}`, origin: rebound })).toBe(
+      "origin-not-allowed",
+    );
+    expect(
+      await connectWith(h.url, player, { host: `localhost:${port}`, origin: `http://localhost:${port}` }),
+    ).toBe("connected");
+    expect(await connectWith(h.url, player, { origin: h.url })).toBe("connected");
+    // A hub reached by a name lists that origin (a live reload applies it).
+    const next = structuredClone(h.config);
+    next.allowedOrigins = [`http://hub.example:${port}`];
+    h.hub.reconfigure(next);
+    expect(
+      await connectWith(h.url, player, { host: `hub.example:${port}`, origin: `http://hub.example:${port}` }),
+    ).toBe("connected");
+  });
+
+  it("guards the /admin namespace by Origin too", async () => {
+    const h = await startHub({ admin: { token: "admin-token-0123456789" } });
+    hub = h;
+    const { port } = new URL(h.url);
+    const open = (headers: Record<string, string>): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = io(`${h.url}/admin`, {
+          transports: ["websocket"],
+          auth: { token: "admin-token-0123456789" },
+          extraHeaders: headers,
+          reconnection: false,
+          forceNew: true,
+        });
+        socket.on("connect", () => {
+          socket.disconnect();
+          resolve("connected");
+        });
+        socket.on("connect_error", (error) => {
+          socket.disconnect();
+          resolve(error.message);
+        });
+      });
+    expect(await open({ origin: "https://evil.example" })).toBe("origin-not-allowed");
+    expect(await open({ host: `evil.example:${port}`, origin: `http://evil.example:${port}` })).toBe(
+      "origin-not-allowed",
+    );
+    expect(await open({ origin: h.url })).toBe("connected");
+    expect(await open({})).toBe("connected");
+  });
+});
+
 describe("behind a reverse proxy", () => {
   it("with trustProxy, judges Origin by X-Forwarded-Proto and counts connections by X-Forwarded-For", async () => {
     // Two proxies: the socket's peer and 10.0.0.1 in front of it.

@@ -4,7 +4,7 @@
  * and once a second (ages, RTT samples), and may end sessions or disconnect streamers.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { clientAddressOf, type TrustProxy } from "../access/forwarded.js";
+import { clientAddressOf, ownOriginOf, type TrustProxy } from "../access/forwarded.js";
 import type { Namespace, Socket } from "socket.io";
 import type { Logger } from "pino";
 import {
@@ -24,6 +24,7 @@ import type { RefusalLog } from "../access/RefusalLog.js";
 import type { Operator } from "./Operator.js";
 import type { SessionHistory } from "./SessionHistory.js";
 import { sessionViews, streamerViews } from "./views.js";
+import { forgetHandshakeSecrets } from "../signaling/forgetSecrets.js";
 
 /** How often the dashboard gets a snapshot when nothing changed (ages and RTTs move). */
 const TICK_MS = 1000;
@@ -44,6 +45,8 @@ export interface AdminNamespaceOptions {
   logger: Logger;
   /** Throttles refusal lines (shared with the hub's other refusals). */
   refusals: RefusalLog;
+  /** The Origin rule peers get (AccessPolicy.originAllowed). */
+  originAllowed: (origin: string | undefined, ownOrigin: string) => boolean;
   /** `limits.maxBufferedBytes`: a dashboard that stops reading is disconnected past it. */
   maxBufferedBytes: () => number;
 }
@@ -58,6 +61,8 @@ export class AdminNamespace {
   readonly #log: Logger;
   #tick: ReturnType<typeof setInterval> | undefined;
   #queued = false;
+  /** The token each dashboard was admitted with (a live reload may revoke it). */
+  readonly #tokens = new WeakMap<object, unknown>();
 
   constructor(io: HubServer, options: AdminNamespaceOptions) {
     this.#options = options;
@@ -67,8 +72,41 @@ export class AdminNamespace {
     this.#ns.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown }).token;
       const address = this.#addressOf(socket);
+      // The dashboard is a page of this hub: another site's page may not drive it with a
+      // visitor's browser (same rule as for peers, DNS rebinding included).
+      const { origin } = socket.handshake.headers;
+      const trustProxy = options.trustProxy();
+      const own = ownOriginOf(
+        socket.handshake.headers,
+        socket.handshake.address,
+        socket.handshake.secure,
+        trustProxy,
+      );
+      if (!options.originAllowed(origin, own)) {
+        options.refusals.warn(
+          this.#log,
+          {
+            audit: true,
+            action: "dashboard-login",
+            address,
+            code: "origin-not-allowed",
+            origin: origin?.slice(0, 200),
+          },
+          "dashboard connection refused",
+        );
+        const error = new Error("origin-not-allowed") as Refusal;
+        error.data = {
+          code: "origin-not-allowed",
+          message: "this page's origin may not open the dashboard; open /dashboard on the hub itself",
+        };
+        next(error);
+        return;
+      }
       const check = options.auth.checkFrom(address, token);
       if (check.ok) {
+        // Kept here for the re-check after a config reload, not on the socket (forgetSecrets.ts).
+        this.#tokens.set(socket, token);
+        forgetHandshakeSecrets(socket.handshake);
         next();
         return;
       }
@@ -127,7 +165,7 @@ export class AdminNamespace {
   #push(): void {
     // A token changed by a live config reload applies to dashboards already connected.
     for (const socket of this.#ns.sockets.values()) {
-      if (!this.#options.auth.check((socket.handshake.auth as { token?: unknown }).token).ok) {
+      if (!this.#options.auth.check(this.#tokens.get(socket)).ok) {
         this.#log.warn({ address: this.#addressOf(socket) }, "dashboard disconnected: admin token changed");
         socket.disconnect(true);
         continue;

@@ -117,7 +117,7 @@ export const HubConfigSchema = z.strictObject({
     }),
   allowedOrigins: z.array(z.string().min(1)).default([]).meta({
     description:
-      "Browser origins allowed to connect besides the hub's own (exact match, e.g. https://play.example.com)",
+      "Browser origins allowed to connect, exact match; list the hub's own if reached by a name (only an IP or localhost Host is taken as its own)",
   }),
   turn: z
     .strictObject({
