@@ -6,16 +6,20 @@ import type { ClusterArgs, HubCommand, HubKind, HubReport } from "./protocol.js"
 
 const CHILD = fileURLToPath(new URL("./hubChild.ts", import.meta.url));
 const TICKS_PER_SECOND = 100;
+/** Lines of a hub's own output kept for the report of a failed scenario. */
+const LOG_LINES = 30;
 
 export class HubProcess {
   readonly #child: ChildProcess;
   readonly #name: string;
+  readonly #log: string[];
   readonly url: string;
   readonly pid: number | undefined;
 
-  private constructor(child: ChildProcess, name: string, port: number) {
+  private constructor(child: ChildProcess, name: string, port: number, log: string[]) {
     this.#child = child;
     this.#name = name;
+    this.#log = log;
     this.url = `http://127.0.0.1:${port}`;
     this.pid = child.pid;
   }
@@ -44,17 +48,37 @@ export class HubProcess {
         "--expose-gc",
         ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : []),
       ],
-      stdio: ["ignore", "pipe", "inherit", "ipc"],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
-    // The hub's own (warn-level) log goes to our stderr, never into the result table.
-    child.stdout?.pipe(process.stderr);
+    // The hub's own (warn-level) log goes to our stderr, never into the result table; its last
+    // lines are kept for the report if the scenario fails.
+    const log: string[] = [];
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.on("data", (chunk: Buffer) => {
+        process.stderr.write(chunk);
+        for (const line of chunk.toString("utf8").split("\n")) {
+          if (line.trim() === "") continue;
+          log.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+          if (log.length > LOG_LINES) log.shift();
+        }
+      });
+    }
+    child.once("exit", (code, signal) => {
+      log.push(`(${name} hub process exited: ${signal ?? `code ${code}`})`);
+    });
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`${name} hub did not start within 30 s`));
       }, 30_000);
-      child.once("exit", (code) => {
+      child.once("exit", (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`${name} hub exited with ${code}`));
+        const said = log
+          .filter((line) => !line.startsWith("("))
+          .slice(-5)
+          .join(" | ");
+        reject(
+          new Error(`${name} hub exited with ${signal ?? code} before listening${said ? `: ${said}` : ""}`),
+        );
       });
       child.on("message", (report: HubReport) => {
         if (report.type === "listening") {
@@ -67,7 +91,17 @@ export class HubProcess {
       child.kill("SIGKILL");
       throw error;
     });
-    return new HubProcess(child, name, port);
+    return new HubProcess(child, name, port, log);
+  }
+
+  /** The hub's last lines of output (stdout and stderr), and its exit if it has exited. */
+  lastLog(): string[] {
+    return [...this.#log];
+  }
+
+  /** "heartline", "heartline node a": for messages that say which hub. */
+  get name(): string {
+    return this.#name;
   }
 
   /** User + system CPU seconds the hub has used so far. */

@@ -3,6 +3,7 @@
  * nodes, a and b, on a redis-server of their own. The streamers connect to the first hub, the
  * players to the last, so across nodes every session spans a and b.
  */
+import { randomBytes } from "node:crypto";
 import { createConnection } from "node:net";
 import { RedisServer } from "@heartline/shared/testing";
 import { HubProcess } from "./HubProcess.js";
@@ -45,9 +46,15 @@ export class HubSet {
       return new HubSet([await HubProcess.start(kind, intervalMs)], [kind], undefined);
     const redis = await RedisServer.start();
     liveRedis.add(redis);
+    const secret = randomBytes(32).toString("hex");
     const started = await Promise.allSettled(
       CLUSTER_NODES.map((nodeId) =>
-        HubProcess.start("heartline", intervalMs, { redisUrl: redis.url, nodeId, keyPrefix: KEY_PREFIX }),
+        HubProcess.start("heartline", intervalMs, {
+          redisUrl: redis.url,
+          nodeId,
+          keyPrefix: KEY_PREFIX,
+          secret,
+        }),
       ),
     );
     const hubs = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -64,6 +71,18 @@ export class HubSet {
   /** "a pid 123, b pid 124": which CPU profile (BENCH_CPU_PROF) is whose. */
   describe(): string {
     return this.names.map((name, i) => `${name} pid ${this.#hubs[i]?.pid ?? "?"}`).join(", ");
+  }
+
+  /** Each hub's last lines of output, prefixed with its name when there are several. */
+  lastLog(): string[] {
+    return this.#hubs.flatMap((hub) =>
+      this.#hubs.length > 1 ? hub.lastLog().map((line) => `[${hub.name}] ${line}`) : hub.lastLog(),
+    );
+  }
+
+  /** Process ids of the hubs, by name (for their file-descriptor limits and counts). */
+  pids(): Record<string, number | undefined> {
+    return Object.fromEntries(this.names.map((name, i) => [name, this.#hubs[i]?.pid]));
   }
 
   get streamerUrl(): string {

@@ -62,17 +62,25 @@ export class LoadFleet {
 
   /** User + system CPU seconds all load workers have used so far (from /proc). */
   cpuSeconds(): number {
-    let ticks = 0;
-    for (const worker of this.#workers) {
+    return this.cpuSecondsByWorker().reduce((a, b) => a + b, 0);
+  }
+
+  /** The same, each worker apart: one worker near 100 % of a core is the generator limiting. */
+  cpuSecondsByWorker(): number[] {
+    return this.#workers.map((worker) => {
       try {
         const stat = readFileSync(`/proc/${worker.pid}/stat`, "utf8");
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        ticks += Number(fields[11]) + Number(fields[12]);
+        return (Number(fields[11]) + Number(fields[12])) / 100;
       } catch {
-        // An exited worker used nothing more.
+        return 0; // An exited worker used nothing more.
       }
-    }
-    return ticks / 100;
+    });
+  }
+
+  /** The workers' process ids (for their file-descriptor limits and counts). */
+  pids(): (number | undefined)[] {
+    return this.#workers.map((worker) => worker.pid);
   }
 
   progress(): { connected: number; subscribed: number; failed: number } {
@@ -88,7 +96,13 @@ export class LoadFleet {
   async connect(plans: WorkerPlan[]): Promise<Connected> {
     const ready = await Promise.all(
       this.#workers.map((worker, i) => {
-        const answer = this.#next(worker, "ready");
+        const plan0 = plans[i];
+        // A worker gives up by itself after ramp + connect timeout; this bounds a stuck one.
+        const answer = this.#next(
+          worker,
+          "ready",
+          (plan0 ? plan0.rampMs + plan0.connectTimeoutMs : 0) + 60_000,
+        );
         const plan = plans[i];
         if (plan) send(worker, { type: "start", plan });
         return answer;
@@ -119,7 +133,7 @@ export class LoadFleet {
   async collect(): Promise<WindowSamples> {
     const all = await Promise.all(
       this.#workers.map((worker) => {
-        const answer = this.#next(worker, "samples");
+        const answer = this.#next(worker, "samples", 30_000);
         send(worker, { type: "collect" });
         return answer;
       }),
@@ -149,7 +163,7 @@ export class LoadFleet {
     const share = Math.ceil(count / this.#workers.length);
     const all = await Promise.all(
       this.#workers.map((worker) => {
-        const answer = this.#next(worker, "lapsed");
+        const answer = this.#next(worker, "lapsed", timeoutMs * 2 + 60_000);
         send(worker, { type: "lapse", count: share, timeoutMs });
         return answer;
       }),
@@ -178,17 +192,25 @@ export class LoadFleet {
   #next<T extends WorkerReport["type"]>(
     worker: ChildProcess,
     type: T,
+    timeoutMs: number,
   ): Promise<Extract<WorkerReport, { type: T }>> {
     return new Promise((resolve, reject) => {
       if (gone(worker)) {
         reject(new Error(`a load worker had exited before ${type}`));
         return;
       }
-      const onExit = (code: number | null) => {
-        reject(new Error(`load worker exited with ${code} while waiting for ${type}`));
+      const timer = setTimeout(() => {
+        worker.off("message", onReport);
+        worker.off("exit", onExit);
+        reject(new Error(`load worker pid ${worker.pid} sent no ${type} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const onExit = (code: number | null, signal: string | null) => {
+        clearTimeout(timer);
+        reject(new Error(`load worker exited with ${signal ?? code} while waiting for ${type}`));
       };
       const onReport = (report: WorkerReport) => {
         if (report.type !== type) return;
+        clearTimeout(timer);
         worker.off("message", onReport);
         worker.off("exit", onExit);
         resolve(report as Extract<WorkerReport, { type: T }>);

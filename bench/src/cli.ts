@@ -7,7 +7,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildReport, formatReport, type Report } from "./report.js";
-import { runScenario, type ScenarioResult } from "./scenario.js";
+import { runScenario, ScenarioError, type ScenarioOptions, type ScenarioResult } from "./scenario.js";
+import { formatFailures, verdict, type BrokenScenario } from "./verdict.js";
 import type { HubKind, Protocol } from "./protocol.js";
 import type { ScenarioHub } from "./HubSet.js";
 
@@ -17,7 +18,7 @@ Drives heartline and a bare relay hub (each in its own process) with simulated s
 players over 127.0.0.1, and reports relay RTT, echo RTT, hub CPU and memory per session,
 false teardowns, subscribe-to-offer latency, connect time, the knee and teardown precision.
 
-  --quick                    200 sessions at 1 Hz for 10 s on both hubs and on two heartline
+  --quick                    200 sessions at 1 Hz for 8 s on both hubs and on two heartline
                              nodes (as --cluster), 50 lapsed sessions each (< 1 min)
   --sessions <n,n,...>       session counts to run (default 1000)
   --interval <ms,ms,...>     heartbeat intervals to run (default 1000)
@@ -30,13 +31,15 @@ false teardowns, subscribe-to-offer latency, connect time, the knee and teardown
   --lapse <n>                after the window, make n heartline sessions lapse on purpose
   --knee <rate,rate,...>     relay rates (pings/s) to step through after the window
   --knee-seconds <s>         length of each knee step (default 10)
+  --repeat <n>               run every hub n times, interleaved (bare, heartline, bare, ...),
+                             and report the median and range (min-max) of every figure
+                             (default 1; --repeats is the same)
   --protocol <native|pixelstreaming>
                              pixelstreaming: the same load over Epic's Pixel Streaming signalling
                              (plain ws) on heartline (--pixel-streaming-enabled) and on a bare ws
                              relay, beside native heartline and the bare hub with the same ICE
                              probe, all players at once (ramp 0), 10 s windows; medians over
                              --repeats (default native: the runs above)
-  --repeats <n>              interleaved repeats of every hub (pixelstreaming only; default 1)
   --quick-ps                 100 players on all four hubs, 2 s windows, once (< 30 s)
   --out <file>               JSON results (default bench-results/<timestamp>.json)
   -h, --help
@@ -59,8 +62,36 @@ export interface BenchOptions {
   kneeSeconds: number;
   /** Which comparison to run (default native: the options above). */
   protocol?: Protocol;
-  /** Pixel Streaming: each hub this many times, interleaved (default 1). */
+  /** Each hub this many times, interleaved (default 1). */
   repeats?: number;
+}
+
+/** What a bench run produced: the scenarios that finished, and the ones that broke. */
+export interface BenchRun {
+  results: ScenarioResult[];
+  broken: BrokenScenario[];
+}
+
+/** Runs one scenario; one that throws is recorded as broken (which hub, step, last log lines). */
+async function attempt(o: ScenarioOptions, run: BenchRun, log?: (line: string) => void): Promise<void> {
+  try {
+    run.results.push(await runScenario(o));
+  } catch (error) {
+    const e = error instanceof ScenarioError ? error : undefined;
+    const broken: BrokenScenario = {
+      hub: o.hub,
+      repeat: o.repeat ?? 0,
+      sessions: o.sessions,
+      intervalMs: o.intervalMs,
+      step: e?.step ?? "unknown",
+      error: e ? String(e.cause instanceof Error ? e.cause.message : e.cause) : String(error),
+      lastLog: e?.lastLog ?? [],
+    };
+    run.broken.push(broken);
+    (log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+      `[${o.hub} #${broken.repeat + 1}] FAILED at ${broken.step}: ${broken.error}`,
+    );
+  }
 }
 
 /** The hubs `--protocol pixelstreaming` runs, in the order of its first repeat. */
@@ -93,7 +124,7 @@ export const QUICK_PS: BenchOptions = {
 export const QUICK: BenchOptions = {
   sessions: [200],
   intervals: [1000],
-  seconds: 10,
+  seconds: 8,
   rampSeconds: 2,
   playersPerStreamer: 50,
   hubs: ["bare", "heartline"],
@@ -104,48 +135,49 @@ export const QUICK: BenchOptions = {
 };
 
 /**
- * Runs every (sessions, interval, hub) combination in turn; the bare hub first each time, and
- * with `cluster` the two-node heartline last.
+ * Runs every (sessions, interval) combination `repeats` times, the hubs interleaved within
+ * each repeat (bare, heartline, [heartline x2], bare, heartline, ...), so a box that slows
+ * down or speeds up over the run touches every hub alike.
  */
-export async function runBench(
-  options: BenchOptions,
-  log?: (line: string) => void,
-): Promise<ScenarioResult[]> {
-  const results: ScenarioResult[] = [];
+export async function runBench(options: BenchOptions, log?: (line: string) => void): Promise<BenchRun> {
+  const run: BenchRun = { results: [], broken: [] };
   if (options.protocol === "pixelstreaming") return runPixelStreaming(options, log);
+  const repeats = Math.max(1, options.repeats ?? 1);
   for (const sessions of options.sessions) {
     for (const intervalMs of options.intervals) {
       const hubs: ScenarioHub[] = [...options.hubs, ...(options.cluster ? ["heartline-x2" as const] : [])];
-      for (const hub of hubs) {
-        results.push(
-          await runScenario({
-            hub,
-            sessions,
-            intervalMs,
-            seconds: options.seconds,
-            rampSeconds: options.rampSeconds ?? Math.min(60, Math.max(3, Math.round(sessions / 400))),
-            playersPerStreamer: options.playersPerStreamer,
-            kneeRates: options.knee,
-            kneeStepSeconds: options.kneeSeconds,
-            ...(hub === "bare" ? {} : { lapse: options.lapse }),
-            ...(log ? { log } : {}),
-          }),
-        );
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        for (const hub of hubs) {
+          await attempt(
+            {
+              hub,
+              sessions,
+              intervalMs,
+              seconds: options.seconds,
+              rampSeconds: options.rampSeconds ?? Math.min(60, Math.max(3, Math.round(sessions / 400))),
+              playersPerStreamer: options.playersPerStreamer,
+              kneeRates: options.knee,
+              kneeStepSeconds: options.kneeSeconds,
+              ...(repeats > 1 && { repeat }),
+              ...(hub === "bare" ? {} : { lapse: options.lapse }),
+              ...(log ? { log } : {}),
+            },
+            run,
+            log,
+          );
+        }
       }
     }
   }
-  return results;
+  return run;
 }
 
 /**
  * Every hub `repeats` times over the same load, interleaved (repeat r starts at hub r, so no hub
  * always runs first on a cooler box); every hub gets the ICE probe.
  */
-async function runPixelStreaming(
-  options: BenchOptions,
-  log?: (line: string) => void,
-): Promise<ScenarioResult[]> {
-  const results: ScenarioResult[] = [];
+async function runPixelStreaming(options: BenchOptions, log?: (line: string) => void): Promise<BenchRun> {
+  const run: BenchRun = { results: [], broken: [] };
   const repeats = Math.max(1, options.repeats ?? 1);
   for (const sessions of options.sessions) {
     for (const intervalMs of options.intervals) {
@@ -153,8 +185,8 @@ async function runPixelStreaming(
         const n = options.hubs.length;
         const order = options.hubs.map((_, i) => options.hubs[(i + repeat) % n] ?? "bare");
         for (const hub of order) {
-          results.push(
-            await runScenario({
+          await attempt(
+            {
               hub,
               sessions,
               intervalMs,
@@ -164,13 +196,15 @@ async function runPixelStreaming(
               iceProbe: true,
               repeat,
               ...(log ? { log } : {}),
-            }),
+            },
+            run,
+            log,
           );
         }
       }
     }
   }
-  return results;
+  return run;
 }
 
 async function main(): Promise<void> {
@@ -181,6 +215,7 @@ async function main(): Promise<void> {
       "quick-ps": { type: "boolean" },
       protocol: { type: "string" },
       repeats: { type: "string" },
+      repeat: { type: "string" },
       sessions: { type: "string" },
       interval: { type: "string" },
       seconds: { type: "string" },
@@ -239,8 +274,12 @@ async function main(): Promise<void> {
     knee: list(values.knee, base.knee),
     kneeSeconds: values["knee-seconds"] === undefined ? base.kneeSeconds : Number(values["knee-seconds"]),
     ...(base.protocol && { protocol: base.protocol }),
-    repeats: values.repeats === undefined ? (base.repeats ?? 1) : Number(values.repeats),
+    repeats: Number(values.repeat ?? values.repeats ?? base.repeats ?? 1),
   };
+  if (!Number.isInteger(options.repeats) || (options.repeats ?? 0) < 1) {
+    process.stderr.write(`--repeat must be a whole number of at least 1\n`);
+    process.exit(2);
+  }
   // Interrupted: exit through process.exit, so that the children go too (see HubSet).
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
@@ -249,12 +288,18 @@ async function main(): Promise<void> {
     });
   }
   const startedAt = new Date();
-  const results = await runBench(options);
-  const report: Report = buildReport(startedAt, process.argv.slice(2), results);
+  const run = await runBench(options);
+  const report: Report = buildReport(startedAt, process.argv.slice(2), run.results, run.broken);
   const out = values.out ?? `bench-results/${startedAt.toISOString().replace(/[:.]/g, "-")}.json`;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${formatReport(report)}\n\nresults: ${out}\n`);
+  const v = verdict(run.results, run.broken);
+  if (!v.ok) {
+    // Loudly, on stderr too: a run with a failed scenario is not a measurement.
+    process.stderr.write(`\n${formatFailures(v)}\n`);
+    process.exitCode = 1;
+  }
 }
 
 // Run as a script (`tsx bench/src/cli.ts`), not when the smoke test imports runBench.

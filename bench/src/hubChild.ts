@@ -44,7 +44,7 @@ if (kind === "bare-ps") {
 } else {
   // A load test comes from one address and runs hundreds of players per streamer: the per-IP,
   // per-socket and per-streamer limits are raised; everything else is the default.
-  const config = HubConfigSchema.parse({
+  const input = {
     port: 0,
     host: "127.0.0.1",
     auth: { open: true },
@@ -54,7 +54,17 @@ if (kind === "bare-ps") {
     limits: { connectionsPerIp: 100_000, messagesPerSecond: 100_000, messageBurst: 100_000 },
     ...(cluster && { cluster }),
     ...(kind === "heartline-ps" && { pixelStreaming: { enabled: true } }),
-  });
+  };
+  // cluster.secret (every node signs what it sends on Redis) is new in the config: a schema
+  // without it refuses the key, so the nodes are started without it there.
+  const parsed = HubConfigSchema.safeParse(input);
+  const config =
+    parsed.success || !cluster
+      ? HubConfigSchema.parse(input)
+      : HubConfigSchema.parse({
+          ...input,
+          cluster: Object.fromEntries(Object.entries(cluster).filter(([key]) => key !== "secret")),
+        });
   const hub = createHub(config, { logger: createLogger({ level: "warn", pretty: false }) });
   addEcho(hub.io);
   const url = await hub.listen();

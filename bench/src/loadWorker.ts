@@ -7,6 +7,7 @@
 import { performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
 import { ErrorCode } from "@heartline/shared";
+import { connectCause } from "./connectCause.js";
 import { IceProbe } from "./iceProbe.js";
 import {
   emptyWindow,
@@ -58,8 +59,17 @@ let windowStart = now();
 
 const lapse = { lateness: [] as number[], reasons: {} as Record<string, number>, pending: 0 };
 
+/** socket.io-client's connect timeout (its default, stated): a handshake slower than this fails. */
+let handshakeTimeoutMs = 20_000;
+
 function connect(url: string, auth: Record<string, unknown>): Socket {
-  const socket = io(url, { transports: ["websocket"], auth, forceNew: true, reconnection: false });
+  const socket = io(url, {
+    transports: ["websocket"],
+    auth,
+    forceNew: true,
+    reconnection: false,
+    timeout: handshakeTimeoutMs,
+  });
   socket.on("disconnect", () => {
     if (!stopped) window.disconnects++;
   });
@@ -127,8 +137,9 @@ function startStreamer(url: string, streamerId: string): Promise<Socket> {
 
 interface PlayerHooks {
   onOffer: (ms: number) => void;
-  onFail: (error: Error) => void;
+  onFail: (cause: string) => void;
   onRetry: () => void;
+  onConnect: () => void;
   /** No retries after this (performance.now()). */
   retryUntil: number;
 }
@@ -143,10 +154,13 @@ function startPlayer(url: string, streamerId: string, hooks: PlayerHooks): void 
     player.emit("message", { type: "subscribe", streamerId });
   };
   player.once("connect", () => {
+    hooks.onConnect();
     subscribedAt = now();
     subscribe();
   });
-  player.once("connect_error", hooks.onFail);
+  player.once("connect_error", (error) => {
+    hooks.onFail(connectCause(error));
+  });
   player.on("message", (msg: Msg) => {
     switch (msg.type) {
       case "error":
@@ -249,18 +263,38 @@ function awaitListed(url: string, ids: string[], timeoutMs: number): Promise<num
 async function run(plan: WorkerPlan): Promise<void> {
   intervalMs = plan.intervalMs;
   iceProbe = plan.iceProbe ?? false;
-  const ids = Array.from({ length: plan.streamers }, (_, i) => `${plan.idPrefix}-${i}`);
-  await Promise.all(ids.map((id) => startStreamer(plan.url, id)));
+  handshakeTimeoutMs = plan.handshakeTimeoutMs ?? handshakeTimeoutMs;
+  const failures: Record<string, number> = {};
+  const count = (cause: string, n = 1) => {
+    failures[cause] = (failures[cause] ?? 0) + n;
+  };
+  const requested = Array.from({ length: plan.streamers }, (_, i) => `${plan.idPrefix}-${i}`);
+  // A streamer that cannot connect is recorded with its cause; its players are not started.
+  const started = await Promise.all(
+    requested.map((id) =>
+      startStreamer(plan.url, id).then(
+        () => id,
+        (error: unknown) => {
+          count(`streamer: ${connectCause(error)}`);
+          return undefined;
+        },
+      ),
+    ),
+  );
+  const ids = started.filter((id): id is string => id !== undefined);
   // One idle echo client per hub this worker talks to (two across nodes), pooled.
   for (const url of new Set([plan.url, plan.playerUrl])) startEcho(url);
   const crossNode = plan.playerUrl !== plan.url;
   const listedAfterMs = crossNode ? await awaitListed(plan.playerUrl, ids, plan.connectTimeoutMs) : undefined;
-  const total = plan.streamers * plan.playersPerStreamer;
+  const total = ids.length * plan.playersPerStreamer;
   const offers: number[] = [];
+  const skipped = (requested.length - ids.length) * plan.playersPerStreamer;
+  if (skipped > 0) count("player: its streamer did not connect", skipped);
   let failed = 0;
   let subscribeRetries = 0;
-  const failures: Record<string, number> = {};
   let connectsIssued = 0;
+  /** Players whose socket connected (the rest failed or never answered). */
+  let playersConnected = 0;
   const began = now();
   const retryUntil = began + plan.rampMs + plan.connectTimeoutMs;
   let lastOfferAt = began;
@@ -289,10 +323,13 @@ async function run(plan: WorkerPlan): Promise<void> {
             lastOfferAt = now();
             check();
           },
-          onFail: (error) => {
+          onFail: (cause) => {
             failed++;
-            failures[error.message] = (failures[error.message] ?? 0) + 1;
+            count(cause);
             check();
+          },
+          onConnect: () => {
+            playersConnected++;
           },
           onRetry: () => {
             subscribeRetries++;
@@ -303,6 +340,13 @@ async function run(plan: WorkerPlan): Promise<void> {
       if (connectsIssued >= total) clearInterval(connecter);
     }, 10);
   });
+  // Players that neither failed nor got an offer by the deadline are failures too, with why.
+  const waited = `${Math.round((plan.rampMs + plan.connectTimeoutMs) / 1000)} s`;
+  const connectedNoOffer = Math.max(0, playersConnected - offers.length);
+  const neverConnected = Math.max(0, total - offers.length - failed - connectedNoOffer);
+  if (connectedNoOffer > 0) count(`connected, no offer within ${waited}`, connectedNoOffer);
+  if (neverConnected > 0) count(`neither connected nor connect_error within ${waited}`, neverConnected);
+  failed += skipped + connectedNoOffer + neverConnected;
   send({
     type: "ready",
     subscribed: offers.length,

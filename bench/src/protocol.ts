@@ -29,6 +29,8 @@ export interface ClusterArgs {
   redisUrl: string;
   nodeId: string;
   keyPrefix: string;
+  /** The cluster's shared secret (the same on both nodes, random per scenario). */
+  secret: string;
 }
 
 /** One worker's share of the load: whole streamers, each with its players. */
@@ -49,6 +51,8 @@ export interface WorkerPlan {
   rampMs: number;
   /** Gives up on players that are not subscribed by then. */
   connectTimeoutMs: number;
+  /** socket.io-client's `timeout`: a connect whose handshake takes longer fails ("timeout"). */
+  handshakeTimeoutMs?: number;
   /** This worker's index (Pixel Streaming players take loopback source addresses by it). */
   worker?: number;
   /** Which load worker runs the plan (default native). */
@@ -118,7 +122,11 @@ export type WorkerReport =
       type: "ready";
       subscribed: number;
       failed: number;
-      /** connect_error messages of the failed players, counted. */
+      /**
+       * Every failed connect by its cause (connectCause: the connect_error message and the
+       * socket error under it), plus players with no offer by the deadline and streamers that
+       * failed; the counts add up to `failed` (streamers: one each, their players apart).
+       */
       failures: Record<string, number>;
       /** From the first player's connect to the last player's offer. */
       connectAllMs: number;

@@ -18,6 +18,7 @@
 import { performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
 import { WebSocket, type RawData } from "ws";
+import { connectCause } from "./connectCause.js";
 import { IceProbe } from "./iceProbe.js";
 import {
   emptyWindow,
@@ -267,7 +268,8 @@ async function run(plan: WorkerPlan): Promise<void> {
           },
           onFail: (error) => {
             failed++;
-            failures[error.message] = (failures[error.message] ?? 0) + 1;
+            const cause = connectCause(error);
+            failures[cause] = (failures[cause] ?? 0) + 1;
             check();
           },
         });

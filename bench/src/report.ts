@@ -1,12 +1,27 @@
 /** The results as JSON (the record) and as tables (for people), with heartline / bare ratios. */
 import { describeMachine, type Machine } from "./machine.js";
 import type { ScenarioHub, ScenarioResult } from "./scenario.js";
-import { median, ratio } from "./stats.js";
+import { median, ratio, spread, type Spread } from "./stats.js";
 import type { Protocol } from "./protocol.js";
+import {
+  KNEE_P99_MS,
+  formatFailures,
+  relayedEnough,
+  trustworthy,
+  verdict,
+  type BrokenScenario,
+  type Verdict,
+} from "./verdict.js";
+import { goals, type Goal } from "./goals.js";
 
 export interface Comparison {
   sessions: number;
   intervalMs: number;
+  repeat: number;
+  /** heartline CPU µs per relay / bare's. */
+  cpuPerRelayRatio: number;
+  heapPerSessionRatio: number;
+  subscribeToOfferP50Ratio: number;
   /** heartline / bare, same load, same run. */
   rttP50Ratio: number;
   rttP99Ratio: number;
@@ -19,6 +34,7 @@ export interface Comparison {
 export interface CrossNodeComparison {
   sessions: number;
   intervalMs: number;
+  repeat: number;
   /** heartline-x2 / heartline. */
   rttP50Ratio: number;
   rttP99Ratio: number;
@@ -35,8 +51,31 @@ export interface CrossNodeComparison {
 
 export interface KneeSummary {
   hub: string;
-  /** Highest measured relay rate whose p99 stayed under 50 ms. */
+  sessions: number;
+  intervalMs: number;
+  repeat: number;
+  /** Highest measured relay rate whose p99 stayed under 50 ms and that relayed >= 99 % of its offer. */
   maxRateUnder50ms: number;
+}
+
+/** One hub's figures at one load over its trustworthy repeats: median and range of each. */
+export interface HubSpread {
+  hub: ScenarioHub;
+  sessions: number;
+  intervalMs: number;
+  /** Repeats run, and how many of them failed (left out of the figures). */
+  repeats: number;
+  failedRepeats: number;
+  figures: Record<string, Spread>;
+}
+
+/** heartline / bare (and two nodes / one) per repeat, as median and range over the repeats. */
+export interface RatioSpread {
+  sessions: number;
+  intervalMs: number;
+  of: ScenarioHub;
+  to: ScenarioHub;
+  ratios: Record<string, Spread>;
 }
 
 /** One hub's figures over the repeats of `--protocol pixelstreaming`: each the median of the repeats. */
@@ -111,6 +150,15 @@ export interface Report {
   knee: KneeSummary[];
   kneeRatio?: number;
   pixelStreaming?: PixelStreamingSummary;
+  /** Scenarios that did not finish. */
+  broken: BrokenScenario[];
+  /** Whether the run may be believed, and every failure (verdict.ts). */
+  verdict: Verdict;
+  /** Pairs not compared because one side failed, and why. */
+  notCompared: string[];
+  spreads: HubSpread[];
+  ratioSpreads: RatioSpread[];
+  goals: Goal[];
 }
 
 /** The pairs `--protocol pixelstreaming` compares, the issue's first. */
@@ -205,36 +253,88 @@ function summarisePixelStreaming(scenarios: ScenarioResult[]): PixelStreamingSum
   return { hubs, pairs, targets };
 }
 
-export function buildReport(startedAt: Date, argv: string[], scenarios: ScenarioResult[]): Report {
+/** The figures every hub's repeats are summarised by (median and range). */
+const FIGURES: Record<string, (s: ScenarioResult) => number | undefined> = {
+  "relays/s": (s) => s.steady.relaysPerSecond,
+  "relay p50 ms": (s) => s.steady.rtt.p50,
+  "relay p99 ms": (s) => s.steady.rtt.p99,
+  "echo p50 ms": (s) => s.steady.echo.p50,
+  "echo p99 ms": (s) => s.steady.echo.p99,
+  "hub CPU %": (s) => s.steady.hubCpuPercent,
+  "CPU µs/relay": (s) => s.steady.hubCpuMicrosPerRelay,
+  "load CPU %": (s) => s.steady.loadCpuPercent,
+  "heap KB/session": (s) => round1(s.heapPerSessionBytes / 1024),
+  "RSS KB/session": (s) => round1(s.rssPerSessionBytes / 1024),
+  "sub→offer p50 ms": (s) => s.subscribeToOffer.p50,
+  "sub→offer p99 ms": (s) => s.subscribeToOffer.p99,
+  "connect all s": (s) => round1(s.connectAllMs / 1000),
+  "knee /s": (s) => (s.knee ? kneeOf(s) : undefined),
+  "teardown late p50 ms": (s) => s.lapse?.lateness.p50,
+  "teardown late p99 ms": (s) => s.lapse?.lateness.p99,
+  "teardown late max ms": (s) => s.lapse?.lateness.max,
+};
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** Highest relayed rate of a knee step that kept p99 under 50 ms and relayed its offer. */
+export function kneeOf(s: ScenarioResult): number {
+  const ok = (s.knee ?? [])
+    .filter((k) => k.rtt.p99 < KNEE_P99_MS && relayedEnough(k))
+    .map((k) => k.relaysPerSecond);
+  return ok.length > 0 ? Math.max(...ok) : 0;
+}
+
+const loadKey = (s: { sessions: number; intervalMs: number }) => `${s.sessions}@${s.intervalMs}`;
+
+export function buildReport(
+  startedAt: Date,
+  argv: string[],
+  scenarios: ScenarioResult[],
+  broken: BrokenScenario[] = [],
+): Report {
+  const notCompared: string[] = [];
+  const name = (s: ScenarioResult) => `${label(s.hub)} #${s.repeat + 1} (${s.sessions} @${s.intervalMs} ms)`;
+  /** The other side of a pair, if both finished and may be believed; else why not, noted. */
+  const partner = (x: ScenarioResult, hub: ScenarioHub): ScenarioResult | undefined => {
+    const y = scenarios.find((s) => s.hub === hub && loadKey(s) === loadKey(x) && s.repeat === x.repeat);
+    const brokenY = broken.find((b) => b.hub === hub && loadKey(b) === loadKey(x) && b.repeat === x.repeat);
+    if (!y) {
+      if (brokenY) notCompared.push(`${name(x)} / ${hub}: ${hub} did not finish (${brokenY.step})`);
+      return undefined;
+    }
+    const bad = [x, y].filter((s) => !trustworthy(s));
+    if (bad.length > 0) {
+      notCompared.push(`${name(x)} / ${label(hub)}: ${bad.map(name).join(" and ")} failed`);
+      return undefined;
+    }
+    return y;
+  };
   const comparisons: Comparison[] = [];
   for (const h of scenarios.filter((s) => s.hub === "heartline")) {
-    const b = scenarios.find(
-      (s) =>
-        s.hub === "bare" &&
-        s.sessions === h.sessions &&
-        s.intervalMs === h.intervalMs &&
-        s.repeat === h.repeat,
-    );
+    const b = partner(h, "bare");
     if (!b) continue;
     comparisons.push({
       sessions: h.sessions,
       intervalMs: h.intervalMs,
+      repeat: h.repeat,
       rttP50Ratio: ratio(h.steady.rtt.p50, b.steady.rtt.p50),
       rttP99Ratio: ratio(h.steady.rtt.p99, b.steady.rtt.p99),
       relayOverEchoP50: ratio(h.steady.rtt.p50, h.steady.echo.p50),
       heapPerSessionBytes: h.heapPerSessionBytes,
+      cpuPerRelayRatio: ratio(h.steady.hubCpuMicrosPerRelay, b.steady.hubCpuMicrosPerRelay),
+      heapPerSessionRatio: ratio(h.heapPerSessionBytes, b.heapPerSessionBytes),
+      subscribeToOfferP50Ratio: ratio(h.subscribeToOffer.p50, b.subscribeToOffer.p50),
     });
   }
   const crossNode: CrossNodeComparison[] = [];
   for (const x of scenarios.filter((s) => s.hub === "heartline-x2")) {
-    const h = scenarios.find(
-      (s) => s.hub === "heartline" && s.sessions === x.sessions && s.intervalMs === x.intervalMs,
-    );
+    const h = partner(x, "heartline");
     if (!h) continue;
     const rttP50Ratio = ratio(x.steady.rtt.p50, h.steady.rtt.p50);
     crossNode.push({
       sessions: x.sessions,
       intervalMs: x.intervalMs,
+      repeat: x.repeat,
       rttP50Ratio,
       rttP99Ratio: ratio(x.steady.rtt.p99, h.steady.rtt.p99),
       subscribeToOfferP50Ratio: ratio(x.subscribeToOffer.p50, h.subscribeToOffer.p50),
@@ -246,13 +346,85 @@ export function buildReport(startedAt: Date, argv: string[], scenarios: Scenario
   }
   const knee: KneeSummary[] = [];
   for (const s of scenarios) {
-    if (!s.knee) continue;
-    const ok = s.knee.filter((k) => k.rtt.p99 < 50).map((k) => k.relaysPerSecond);
-    knee.push({ hub: s.hub, maxRateUnder50ms: ok.length > 0 ? Math.max(...ok) : 0 });
+    if (!s.knee || !trustworthy(s)) continue;
+    knee.push({
+      hub: s.hub,
+      sessions: s.sessions,
+      intervalMs: s.intervalMs,
+      repeat: s.repeat,
+      maxRateUnder50ms: kneeOf(s),
+    });
   }
-  const kb = knee.find((k) => k.hub === "bare");
-  const kh = knee.find((k) => k.hub === "heartline");
+  const kneeRatios = knee
+    .filter((k) => k.hub === "heartline")
+    .flatMap((k) => {
+      const b = knee.find((x) => x.hub === "bare" && loadKey(x) === loadKey(k) && x.repeat === k.repeat);
+      return b ? [ratio(k.maxRateUnder50ms, b.maxRateUnder50ms)] : [];
+    });
+  const spreads: HubSpread[] = [];
+  for (const load of [...new Set(scenarios.map(loadKey))]) {
+    const atLoad = scenarios.filter((s) => loadKey(s) === load);
+    for (const hub of [...new Set(atLoad.map((s) => s.hub))]) {
+      const runs = atLoad.filter((s) => s.hub === hub);
+      const good = runs.filter(trustworthy);
+      const failedRepeats =
+        runs.length - good.length + broken.filter((b) => b.hub === hub && loadKey(b) === load).length;
+      const figures: Record<string, Spread> = {};
+      for (const [figure, pick] of Object.entries(FIGURES)) {
+        const values = good.map(pick).filter((v): v is number => v !== undefined);
+        if (values.length > 0) figures[figure] = spread(values);
+      }
+      const first = runs[0];
+      if (!first) continue;
+      spreads.push({
+        hub,
+        sessions: first.sessions,
+        intervalMs: first.intervalMs,
+        repeats: runs.length + broken.filter((b) => b.hub === hub && loadKey(b) === load).length,
+        failedRepeats,
+        figures,
+      });
+    }
+  }
+  const ratioSpreads: RatioSpread[] = [];
+  for (const load of [...new Set(comparisons.map(loadKey))]) {
+    const cs = comparisons.filter((c) => loadKey(c) === load);
+    const ks = kneeRatios.length > 0 && knee.some((k) => loadKey(k) === load) ? kneeRatiosAt(knee, load) : [];
+    const [sessions, intervalMs] = load.split("@").map(Number) as [number, number];
+    ratioSpreads.push({
+      sessions,
+      intervalMs,
+      of: "heartline",
+      to: "bare",
+      ratios: {
+        "CPU µs/relay": spread(cs.map((c) => c.cpuPerRelayRatio)),
+        "heap/session": spread(cs.map((c) => c.heapPerSessionRatio)),
+        "relay p50": spread(cs.map((c) => c.rttP50Ratio)),
+        "relay p99": spread(cs.map((c) => c.rttP99Ratio)),
+        "sub→offer p50": spread(cs.map((c) => c.subscribeToOfferP50Ratio)),
+        ...(ks.length > 0 && { knee: spread(ks) }),
+      },
+    });
+  }
+  for (const load of [...new Set(crossNode.map(loadKey))]) {
+    const cs = crossNode.filter((c) => loadKey(c) === load);
+    const [sessions, intervalMs] = load.split("@").map(Number) as [number, number];
+    ratioSpreads.push({
+      sessions,
+      intervalMs,
+      of: "heartline-x2",
+      to: "heartline",
+      ratios: {
+        "relay p50": spread(cs.map((c) => c.rttP50Ratio)),
+        "relay p99": spread(cs.map((c) => c.rttP99Ratio)),
+        "CPU µs/relay": spread(cs.map((c) => c.cpuPerRelayRatio)),
+        "heap/session": spread(cs.map((c) => c.heapPerSessionRatio)),
+        "sub→offer p50": spread(cs.map((c) => c.subscribeToOfferP50Ratio)),
+      },
+    });
+  }
   const pixelStreaming = summarisePixelStreaming(scenarios);
+  const v = verdict(scenarios, broken);
   return {
     startedAt: startedAt.toISOString(),
     machine: describeMachine(),
@@ -261,27 +433,55 @@ export function buildReport(startedAt: Date, argv: string[], scenarios: Scenario
     comparisons,
     crossNode,
     knee,
-    ...(kb && kh ? { kneeRatio: ratio(kh.maxRateUnder50ms, kb.maxRateUnder50ms) } : {}),
+    ...(kneeRatios.length > 0 && { kneeRatio: median(kneeRatios) }),
     ...(pixelStreaming && { pixelStreaming }),
+    broken,
+    verdict: v,
+    notCompared,
+    spreads,
+    ratioSpreads,
+    goals: goals(scenarios, ratioSpreads, v),
   };
+}
+
+function kneeRatiosAt(knee: KneeSummary[], load: string): number[] {
+  return knee
+    .filter((k) => k.hub === "heartline" && loadKey(k) === load)
+    .flatMap((k) => {
+      const b = knee.find((x) => x.hub === "bare" && loadKey(x) === load && x.repeat === k.repeat);
+      return b ? [ratio(k.maxRateUnder50ms, b.maxRateUnder50ms)] : [];
+    });
 }
 
 /** A Markdown table, columns padded to their widest cell. */
 export function table(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
+  const cells = [header, ...rows.map((r) => r.map(cell))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)].join("\n");
 }
 
-const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+/** A number that is not one (no samples, a ratio to nothing) prints as n/a, never NaN. */
+export const cell = (v: string | number): string =>
+  typeof v === "number" ? (Number.isFinite(v) ? String(v) : "n/a") : v.replace(/NaN/g, "n/a");
+
+/** "0.86 (0.70–1.20)"; one value alone; n/a for none. */
+export const showSpread = (s: Spread | undefined): string =>
+  !s || s.n === 0
+    ? "n/a"
+    : s.n === 1 || s.min === s.max
+      ? cell(s.median)
+      : `${cell(s.median)} (${cell(s.min)}–${cell(s.max)})`;
+
+const kb = (bytes: number) => (Number.isFinite(bytes) ? (bytes / 1024).toFixed(1) : "n/a");
 const label = (hub: ScenarioHub) => (hub === "heartline-x2" ? "heartline x2 nodes" : hub);
 const teardowns = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
 
 /** Markdown tables, so they paste into BENCHMARKS.md as they are. */
 export function formatReport(report: Report): string {
   const out: string[] = [];
-  const repeated = report.scenarios.some((s) => s.repeat > 0);
+  if (!report.verdict.ok) out.push(formatFailures(report.verdict), "");
+  const repeated = report.scenarios.some((s) => s.repeat > 0) || report.broken.some((b) => b.repeat > 0);
   const run = (s: ScenarioResult) => (repeated ? `${label(s.hub)} #${s.repeat + 1}` : label(s.hub));
   out.push(
     table(
@@ -304,6 +504,7 @@ export function formatReport(report: Report): string {
         "sub→offer p50",
         "sub→offer p99",
         "connect all s",
+        "verdict",
       ],
       report.scenarios.map((s) => [
         run(s),
@@ -324,20 +525,85 @@ export function formatReport(report: Report): string {
         s.subscribeToOffer.p50,
         s.subscribeToOffer.p99,
         (s.connectAllMs / 1000).toFixed(1),
+        trustworthy(s) ? "ok" : "FAILED",
       ]),
     ),
   );
-  if (report.comparisons.length > 0) {
-    out.push("", "heartline / bare (same run, same load):", "");
+  for (const b of report.broken)
+    out.push(
+      `${label(b.hub)} #${b.repeat + 1} (${b.sessions} @${b.intervalMs} ms): did not finish, at ${b.step}`,
+    );
+  formatBox(report, out);
+  if (report.spreads.length > 0 && repeated) {
+    const names = [...new Set(report.spreads.flatMap((h) => Object.keys(h.figures)))];
+    out.push("", "Medians over the repeats that held (range min–max):", "");
     out.push(
       table(
-        ["sessions", "interval ms", "relay p50 ratio", "relay p99 ratio", "heartline relay/echo p50"],
+        ["hub", "sessions", "interval ms", "repeats (failed)", ...names],
+        report.spreads.map((h) => [
+          label(h.hub),
+          h.sessions,
+          h.intervalMs,
+          `${h.repeats} (${h.failedRepeats})`,
+          ...names.map((n) => showSpread(h.figures[n])),
+        ]),
+      ),
+    );
+  }
+  if (report.comparisons.length > 0) {
+    out.push("", "heartline / bare (same repeat, same load; only pairs where both held):", "");
+    out.push(
+      table(
+        [
+          "sessions",
+          "interval ms",
+          "repeat",
+          "CPU µs/relay ratio",
+          "heap/session ratio",
+          "relay p50 ratio",
+          "relay p99 ratio",
+          "sub→offer p50 ratio",
+          "heartline relay/echo p50",
+        ],
         report.comparisons.map((c) => [
           c.sessions,
           c.intervalMs,
+          c.repeat + 1,
+          c.cpuPerRelayRatio,
+          c.heapPerSessionRatio,
           c.rttP50Ratio,
           c.rttP99Ratio,
+          c.subscribeToOfferP50Ratio,
           c.relayOverEchoP50,
+        ]),
+      ),
+    );
+  }
+  if (report.ratioSpreads.length > 0) {
+    const names = [...new Set(report.ratioSpreads.flatMap((r) => Object.keys(r.ratios)))];
+    out.push("", "Ratios, median (range) over the repeats:", "");
+    out.push(
+      table(
+        ["ratio", "sessions", "interval ms", ...names],
+        report.ratioSpreads.map((r) => [
+          `${label(r.of)} / ${label(r.to)}`,
+          r.sessions,
+          r.intervalMs,
+          ...names.map((n) => showSpread(r.ratios[n])),
+        ]),
+      ),
+    );
+  }
+  for (const line of report.notCompared) out.push(`not compared: ${line}`);
+  if (report.goals.length > 0) {
+    out.push("", "Goals (issue 12):", "");
+    out.push(
+      table(
+        ["goal", "measured", "verdict"],
+        report.goals.map((g) => [
+          g.goal,
+          g.measured,
+          g.met === null ? "not measurable" : g.met ? "met" : "not met",
         ]),
       ),
     );
@@ -415,11 +681,12 @@ export function formatReport(report: Report): string {
     out.push("", "knee search (relay p99 by offered rate):", "");
     out.push(
       table(
-        ["hub", "offered/s", "relayed/s", "p50", "p99", "echo p99", "hub CPU %", "load CPU %"],
+        ["hub", "offered/s", "sent/s", "relayed/s", "p50", "p99", "echo p99", "hub CPU %", "load CPU %"],
         knees.flatMap((s) =>
           (s.knee ?? []).map((k) => [
-            label(s.hub),
-            k.offeredRate,
+            run(s),
+            k.offeredPerSecond,
+            k.sentPerSecond,
             k.relaysPerSecond,
             k.rtt.p50,
             k.rtt.p99,
@@ -431,8 +698,11 @@ export function formatReport(report: Report): string {
       ),
     );
     for (const k of report.knee)
-      out.push(`highest relay rate with p99 < 50 ms, ${k.hub}: ${k.maxRateUnder50ms}/s`);
-    if (report.kneeRatio !== undefined) out.push(`heartline / bare: ${report.kneeRatio}`);
+      out.push(
+        `highest relay rate with p99 < 50 ms (relaying >= 99 % of the offer), ${k.hub}${repeated ? ` #${k.repeat + 1}` : ""}: ${k.maxRateUnder50ms}/s`,
+      );
+    if (report.kneeRatio !== undefined)
+      out.push(`heartline / bare (median over repeats): ${cell(report.kneeRatio)}`);
   }
   const lapses = report.scenarios.filter((s) => s.lapse);
   if (lapses.length > 0) {
@@ -441,7 +711,7 @@ export function formatReport(report: Report): string {
       table(
         ["hub", "sessions held", "lapsed", "p50", "p90", "p99", "max", "not closed", "reasons"],
         lapses.map((s) => [
-          label(s.hub),
+          run(s),
           s.subscribed,
           s.lapse?.sessions ?? 0,
           s.lapse?.lateness.p50 ?? "",
@@ -455,6 +725,74 @@ export function formatReport(report: Report): string {
     );
   }
   return out.join("\n");
+}
+
+/** Connect failures by cause, and what limits the box while connecting (limits.ts). */
+function formatBox(report: Report, out: string[]): void {
+  const repeated = report.scenarios.some((s) => s.repeat > 0);
+  const failing = report.scenarios.filter((s) => s.failed > 0 || Object.keys(s.connectFailures).length > 0);
+  if (failing.length > 0) {
+    out.push("", "Failed connects by cause:", "");
+    out.push(
+      table(
+        ["hub", "sessions", "failed", "cause", "count"],
+        failing.flatMap((s) =>
+          Object.entries(s.connectFailures)
+            .sort((a, b) => b[1] - a[1])
+            .map(([cause, n]) => [
+              repeated ? `${label(s.hub)} #${s.repeat + 1}` : label(s.hub),
+              s.sessions,
+              s.failed,
+              cause,
+              n,
+            ]),
+        ),
+      ),
+    );
+  }
+  const first = report.scenarios[0]?.box;
+  if (!first) return;
+  const ports = first.limits.ephemeralPorts;
+  out.push(
+    "",
+    `What limits the box while connecting: ephemeral ports ${ports ? `${ports.low}-${ports.high} (${ports.count})` : "n/a"}, ` +
+      `somaxconn ${cell(first.limits.somaxconn ?? Number.NaN)}, tcp_max_syn_backlog ${cell(first.limits.tcpMaxSynBacklog ?? Number.NaN)}, ` +
+      `client handshake timeout ${first.handshakeTimeoutMs / 1000} s, offer deadline ramp + ${first.connectTimeoutMs / 1000} s`,
+    "",
+  );
+  out.push(
+    table(
+      [
+        "hub",
+        "sessions",
+        "fds: open peak / soft limit, per process",
+        "hub CPU % connecting",
+        "load CPU % connecting, per worker",
+        "TCP while connecting: listen overflows / drops / attempt fails / resets / RTOs",
+        "sockets after connect: established / TIME_WAIT (before)",
+      ],
+      report.scenarios.map((s) => {
+        const t = s.box.tcpWhileConnecting;
+        return [
+          repeated ? `${label(s.hub)} #${s.repeat + 1}` : label(s.hub),
+          s.sessions,
+          Object.entries(s.box.fds)
+            .map(
+              ([name, f]) => `${name} ${cell(f.peakOpen ?? Number.NaN)}/${cell(f.softLimit ?? Number.NaN)}`,
+            )
+            .join(", "),
+          s.box.hubCpuPercentConnecting,
+          s.box.loadCpuPercentConnectingByWorker.join(", "),
+          t
+            ? `${t.listenOverflows} / ${t.listenDrops} / ${t.attemptFails} / ${t.estabResets} / ${t.timeouts}`
+            : "n/a",
+          s.box.socketsAfterConnect
+            ? `${s.box.socketsAfterConnect.established} / ${s.box.socketsAfterConnect.timeWait} (${s.box.socketsBefore?.timeWait ?? "n/a"})`
+            : "n/a",
+        ];
+      }),
+    ),
+  );
 }
 
 /** The `--protocol pixelstreaming` tables: medians per hub, then the ratios and the target. */

@@ -7,6 +7,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { HubSet, type HubMemory, type ScenarioHub } from "./HubSet.js";
 import { LoadFleet } from "./LoadFleet.js";
+import {
+  boxLimits,
+  processFds,
+  socketStates,
+  tcpCounters,
+  tcpDelta,
+  type BoxLimits,
+  type ProcessFds,
+  type SocketStates,
+  type TcpCounters,
+} from "./limits.js";
 import { protocolOf, type Protocol } from "./protocol.js";
 import { distribution, round, type Distribution } from "./stats.js";
 
@@ -35,10 +46,52 @@ export interface ScenarioOptions {
   repeat?: number;
   /** Progress goes here (stderr by default). */
   log?: (line: string) => void;
+  /** socket.io-client's connect timeout for every simulated client (default 20 s, its own). */
+  handshakeTimeoutMs?: number;
+}
+
+/** How long a player may take from the end of the ramp to its offer before it counts as failed. */
+export const CONNECT_TIMEOUT_MS = 30_000;
+export const HANDSHAKE_TIMEOUT_MS = 20_000;
+
+/** A scenario that could not finish: which hub, at which step, and the hub's last words. */
+export class ScenarioError extends Error {
+  constructor(
+    readonly hub: ScenarioHub,
+    readonly repeat: number,
+    readonly step: string,
+    override readonly cause: unknown,
+    readonly lastLog: string[],
+  ) {
+    super(
+      `${hub} #${repeat + 1} failed at ${step}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    this.name = "ScenarioError";
+  }
+}
+
+/** What limits the box while the sessions connect, measured (limits.ts). */
+export interface BoxReport {
+  limits: BoxLimits;
+  handshakeTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** Each hub process and load worker: its open-file limit and the most descriptors seen open. */
+  fds: Record<string, ProcessFds & { peakOpen: number | null }>;
+  /** System-wide TCP counters over the connect phase (deltas). */
+  tcpWhileConnecting: TcpCounters | null;
+  socketsBefore: SocketStates | null;
+  socketsAfterConnect: SocketStates | null;
+  /** CPU over the connect phase: the hubs together, and each load worker (100 = one core). */
+  hubCpuPercentConnecting: number;
+  loadCpuPercentConnectingByWorker: number[];
 }
 
 export interface WindowResult {
   seconds: number;
+  /** Pings per second the sessions held should produce at this step's interval. */
+  offeredPerSecond: number;
+  /** Pings the load generator actually sent, per second. */
+  sentPerSecond: number;
   relaysPerSecond: number;
   rtt: Distribution;
   echo: Distribution;
@@ -98,6 +151,10 @@ export interface ScenarioResult {
   /** Across nodes: each node, and how long until b listed a's streamers (ms; null: never). */
   cluster?: { nodes: NodeResult[]; listedAfterMs: number };
   knee?: (WindowResult & { offeredRate: number })[];
+  /** The box's limits and counters while connecting. */
+  box: BoxReport;
+  /** The hubs' last lines of output when the scenario ended. */
+  hubLog: string[];
   lapse?: { sessions: number; lateness: Distribution; reasons: Record<string, number>; notClosed: number };
 }
 
@@ -106,8 +163,15 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const protocol = protocolOf(o.hub);
   const tag = `[${o.hub} ${o.sessions} sessions @${o.intervalMs} ms${o.repeat === undefined ? "" : ` #${o.repeat + 1}`}]`;
   if (o.hub === "heartline-x2") log(`${tag} starting redis-server and hub nodes a (streamers), b (players)`);
-  const hub = await HubSet.start(o.hub, o.intervalMs);
+  const repeat = o.repeat ?? 0;
+  let hub: HubSet;
+  try {
+    hub = await HubSet.start(o.hub, o.intervalMs);
+  } catch (error) {
+    throw new ScenarioError(o.hub, repeat, "starting the hub", error, []);
+  }
   if (hub.clustered) log(`${tag} nodes up: ${hub.describe()}`);
+  const handshakeTimeoutMs = o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
   const { fleet, plans } = LoadFleet.start({
     url: hub.streamerUrl,
     playerUrl: hub.playerUrl,
@@ -115,14 +179,34 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     playersPerStreamer: o.playersPerStreamer,
     intervalMs: o.intervalMs,
     rampMs: o.rampSeconds * 1000,
-    connectTimeoutMs: 30_000,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    handshakeTimeoutMs,
     protocol,
     iceProbe: protocol === "pixelstreaming" || (o.iceProbe ?? false),
   });
+  let step = "measuring the hub's memory before connecting";
   try {
     const before = sum(await hub.memory());
+    step = "connecting the sessions";
     const rampEnd = Date.now() + o.rampSeconds * 1000;
+    const processes = (): [string, number | undefined][] => [
+      ...Object.entries(hub.pids()).map(([name, pid]): [string, number | undefined] => [`hub ${name}`, pid]),
+      ...fleet.pids().map((pid, i): [string, number | undefined] => [`load worker ${i}`, pid]),
+    ];
+    const peakFds = new Map<string, number>();
+    const sampleFds = () => {
+      for (const [name, pid] of processes()) {
+        const open = processFds(pid).open;
+        if (open !== null) peakFds.set(name, Math.max(open, peakFds.get(name) ?? 0));
+      }
+    };
+    const socketsBefore = socketStates();
+    const tcpBefore = tcpCounters();
+    const hubCpuBefore = hub.cpuSeconds();
+    const loadCpuBefore = fleet.cpuSecondsByWorker();
+    const connectStarted = Date.now();
     const ticker = setInterval(() => {
+      sampleFds();
       const p = fleet.progress();
       const left = Math.max(0, Math.round((rampEnd - Date.now()) / 1000));
       log(
@@ -132,22 +216,49 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const connected = await fleet.connect(plans).finally(() => {
       clearInterval(ticker);
     });
+    sampleFds();
+    const connectSeconds = Math.max(0.001, (Date.now() - connectStarted) / 1000);
+    const box: BoxReport = {
+      limits: boxLimits(),
+      handshakeTimeoutMs,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      fds: Object.fromEntries(
+        processes().map(([name, pid]) => [name, { ...processFds(pid), peakOpen: peakFds.get(name) ?? null }]),
+      ),
+      tcpWhileConnecting: tcpDelta(tcpCounters(), tcpBefore),
+      socketsBefore,
+      socketsAfterConnect: socketStates(),
+      hubCpuPercentConnecting: round(
+        ((hub.cpuSeconds().reduce((a, b) => a + b, 0) - hubCpuBefore.reduce((a, b) => a + b, 0)) /
+          connectSeconds) *
+          100,
+      ),
+      loadCpuPercentConnectingByWorker: fleet
+        .cpuSecondsByWorker()
+        .map((c, i) => round(((c - (loadCpuBefore[i] ?? 0)) / connectSeconds) * 100)),
+    };
+    if (connected.failed > 0)
+      log(`${tag} ${connected.failed} connects failed: ${JSON.stringify(connected.failures)}`);
     if (connected.listedAfterMs !== undefined)
       log(`${tag} node b listed node a's streamers after ${round(connected.listedAfterMs)} ms`);
     log(
       `${tag} ${connected.subscribed} sessions live in ${round(connected.connectAllMs / 1000)} s; measuring ${o.seconds} s`,
     );
     // One interval to settle: every session has pinged at least once before the window.
+    step = "settling";
     await sleep(Math.min(o.intervalMs, 5000));
+    step = "measuring the hub's memory after connecting";
     const afterByNode = await hub.memory();
     const after = sum(afterByNode);
-    const steady = await measure(hub, fleet, o.seconds, (left) => {
+    step = "the measurement window";
+    const offered = (ms: number) => round((connected.subscribed * 1000) / ms);
+    const steady = await measure(hub, fleet, o.seconds, offered(o.intervalMs), (left) => {
       log(`${tag} measuring: ${left} s left`);
     });
     const result: ScenarioResult = {
       hub: o.hub,
       protocol,
-      repeat: o.repeat ?? 0,
+      repeat,
       sessions: o.sessions,
       intervalMs: o.intervalMs,
       subscribed: connected.subscribed,
@@ -165,6 +276,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       rssPerSessionBytes: Math.round((after.rss - before.rss) / Math.max(1, connected.subscribed)),
       hubHeapBytes: after.heapUsed,
       hubRssBytes: after.rss,
+      box,
+      hubLog: [],
     };
     if (hub.clustered) {
       result.cluster = {
@@ -187,22 +300,24 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     if (o.kneeRates && o.kneeRates.length > 0) {
       result.knee = [];
       for (const rate of o.kneeRates) {
+        step = `knee step ${rate} relays/s`;
         const ms = Math.max(10, Math.round((connected.subscribed / rate) * 1000));
         fleet.broadcast({ type: "interval", ms });
         await sleep(Math.min(ms, 2000));
-        const step = await measure(hub, fleet, o.kneeStepSeconds ?? 10, (left) => {
+        const knee = await measure(hub, fleet, o.kneeStepSeconds ?? 10, offered(ms), (left) => {
           log(`${tag} knee ${rate} relays/s: ${left} s left`);
         });
-        result.knee.push({ offeredRate: rate, ...step.window });
+        result.knee.push({ offeredRate: rate, ...knee.window });
         log(
-          `${tag} knee ${rate}/s offered: ${step.window.relaysPerSecond}/s relayed, p99 ${step.window.rtt.p99} ms`,
+          `${tag} knee ${rate}/s offered: ${knee.window.relaysPerSecond}/s relayed, p99 ${knee.window.rtt.p99} ms`,
         );
         // Past the knee the queue only grows; further steps would say nothing new.
-        if (step.window.rtt.p99 > 200) break;
+        if (!(knee.window.rtt.p99 <= 200)) break;
       }
       fleet.broadcast({ type: "interval", ms: o.intervalMs });
     }
     if (o.lapse !== undefined && o.lapse > 0) {
+      step = `making ${o.lapse} sessions lapse`;
       const timeoutMs = o.intervalMs * (o.missedBeats ?? 3);
       log(`${tag} making ${o.lapse} sessions lapse (timeout ${timeoutMs} ms)`);
       const lapsed = await fleet.lapse(o.lapse, timeoutMs);
@@ -213,7 +328,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         notClosed: lapsed.notClosed,
       };
     }
+    // Still alive at the end? (a hub that died after its last figure fails the scenario too)
+    step = "the end of the scenario";
+    hub.cpuSeconds();
+    result.hubLog = hub.lastLog();
     return result;
+  } catch (error) {
+    throw new ScenarioError(o.hub, repeat, step, error, hub.lastLog());
   } finally {
     await fleet.stop();
     await hub.stop();
@@ -232,6 +353,7 @@ async function measure(
   hub: HubSet,
   fleet: LoadFleet,
   seconds: number,
+  offeredPerSecond: number,
   progress: (left: number) => void,
 ): Promise<{ window: WindowResult; samples: Awaited<ReturnType<LoadFleet["collect"]>> }> {
   fleet.broadcast({ type: "window" });
@@ -255,6 +377,8 @@ async function measure(
     samples,
     window: {
       seconds: round(samples.seconds),
+      offeredPerSecond,
+      sentPerSecond: round(samples.pingsSent / samples.seconds),
       relaysPerSecond: round(relaysPerSecond),
       rtt: distribution(samples.rtt),
       echo: distribution(samples.echo),

@@ -28,8 +28,9 @@ export function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
+/** a / b; NaN (printed n/a, stored null) when either is not a number or b is not positive. */
 export function ratio(a: number, b: number): number {
-  return b > 0 ? round(a / b) : Number.NaN;
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b) : Number.NaN;
 }
 
 /** The middle value (the mean of the two middle ones for an even count); NaN for none. */
@@ -39,4 +40,24 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   const value = sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
   return round(value ?? Number.NaN);
+}
+
+/** Median and range of some figures over repeats (non-numbers left out; n says how many counted). */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+  values: number[];
+}
+
+export function spread(values: number[]): Spread {
+  const ok = values.filter((v) => Number.isFinite(v));
+  return {
+    median: median(ok),
+    min: ok.length > 0 ? Math.min(...ok) : Number.NaN,
+    max: ok.length > 0 ? Math.max(...ok) : Number.NaN,
+    n: ok.length,
+    values: ok,
+  };
 }
