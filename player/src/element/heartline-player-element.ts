@@ -1,6 +1,6 @@
 import type { HeartlinePlayerEventMap } from "../events.js";
 import { HeartlinePlayer, type HeartlinePlayerView } from "../player.js";
-import { STATE_LABELS } from "../words/explain-state.js";
+import { explainState, STATE_LABELS } from "../words/explain-state.js";
 
 /** The tag `defineHeartlinePlayer()` registers. */
 export const HEARTLINE_PLAYER_TAG = "heartline-player";
@@ -183,7 +183,14 @@ export class HeartlinePlayerElement extends HTMLElement {
     const view = this.#player?.view;
     const playing = view !== undefined && view.state === "live" && view.firstFrameAt !== null;
     this.#status.hidden = playing;
-    const text = view === undefined ? "" : STATE_LABELS[view.state];
+    let text = "";
+    if (view !== undefined) {
+      // Where the viewer has to learn why (or what to do), the sentence; else the label.
+      const why = view.state === "refused" || view.state === "ended" || view.state === "offline";
+      text = why
+        ? `${STATE_LABELS[view.state]}: ${explainState(view, location.origin)}`
+        : STATE_LABELS[view.state];
+    }
     if (this.#status.textContent !== text) this.#status.textContent = text;
     if (view !== undefined) this.dataset.state = view.state;
   }
