@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Peer, PeerEvents } from "../peer/player-peer.js";
 import type { ReceiveReading, VideoFigures } from "../peer/receive-stats.js";
 import { PlayerSession, RESUME_SLACK_MS, STABLE_SESSION_MS, STATS_SAMPLE_MS } from "./player-session.js";
+import { MEDIA_CHECK_DRAIN_MS, MEDIA_CHECK_WINDOW_MS } from "./subscription.js";
 
 class FakePeer implements Peer {
   closed = false;
@@ -95,6 +96,55 @@ describe("PlayerSession", () => {
     peers = [];
     clock = new FakeClock();
     shown = 0;
+  });
+
+  describe("liveness questions", () => {
+    it("answers a probe at once, from the message handler", () => {
+      make(null);
+      session.handle({ type: "probe", probeId: "p-7" });
+      expect(sent.at(-1)).toEqual({ type: "probeAck", probeId: "p-7" });
+    });
+
+    it("reports media flowing only when frames are decoded after the drain, or a media ping arrives", async () => {
+      make(null);
+      session.handle(listed("cam1"));
+      await startSession("s1");
+      const peer = peers.at(-1);
+      if (!peer) throw new Error("no peer");
+      const stats = (framesDecoded: number): ReceiveStats => ({
+        framesDecoded,
+        fps: 30,
+        jitterMs: 1,
+        packetsLost: 0,
+      });
+      const check = async (checkId: string, during: () => void): Promise<unknown> => {
+        peer.stats = stats(100);
+        session.handle({ type: "mediaCheck", sessionId: "s1", checkId });
+        clock.advance(MEDIA_CHECK_DRAIN_MS);
+        await flush();
+        during();
+        clock.advance(MEDIA_CHECK_WINDOW_MS);
+        await flush();
+        await flush();
+        return sent.find((m) => m.type === "mediaReport" && m.checkId === checkId);
+      };
+      expect(await check("frozen", () => undefined)).toEqual({
+        type: "mediaReport",
+        sessionId: "s1",
+        checkId: "frozen",
+        flowing: false,
+      });
+      expect(await check("frames", () => (peer.stats = stats(115)))).toMatchObject({ flowing: true });
+      expect(
+        await check("ping", () => {
+          peer.events.mediaPing({ type: "ping", time: 1 });
+        }),
+      ).toMatchObject({ flowing: true });
+      // A session this player does not have: nothing arrives from it.
+      session.handle({ type: "mediaCheck", sessionId: "other", checkId: "x" });
+      await flush();
+      expect(sent.at(-1)).toEqual({ type: "mediaReport", sessionId: "other", checkId: "x", flowing: false });
+    });
   });
 
   it("asks for the streamer list once the hub's config arrives", () => {

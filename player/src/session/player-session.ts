@@ -365,6 +365,20 @@ export class PlayerSession {
         });
         return; // display only, and frequent: the overlay polls the age of the last ping
       }
+      case "probe":
+        // "Answer me", from the message handler: a frozen tab cannot, a slow link does, late.
+        this.#link.send({ type: "probeAck", probeId: message.probeId });
+        return;
+      case "mediaCheck": {
+        const { sessionId, checkId } = message;
+        const sub = this.#sub;
+        const checked =
+          sub !== null && sub.sessionId === sessionId ? sub.checkMedia() : Promise.resolve(false);
+        void checked.then((flowing) => {
+          this.#link.send({ type: "mediaReport", sessionId, checkId, flowing });
+        });
+        return;
+      }
       case "config":
         this.#configured(message);
         break;

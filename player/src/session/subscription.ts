@@ -13,6 +13,12 @@ import type { VideoFigures } from "../peer/receive-stats.js";
 /** How often the cached receive stats (for `pong.stats` and display) are refreshed. */
 export const STATS_SAMPLE_MS = 1000;
 
+/** A media check ignores frames decoded this soon after it is asked: they may be buffered ones. */
+export const MEDIA_CHECK_DRAIN_MS = 200;
+
+/** How long a media check watches for frames or data-channel pings from the streamer. */
+export const MEDIA_CHECK_WINDOW_MS = 500;
+
 /** What one session measured and was told; all of it goes with the subscription. */
 export interface SessionFigures {
   /** While the session is stale: the end that missed a heartbeat, if the hub said. */
@@ -76,6 +82,8 @@ export class Subscription {
   #statsTimer: TimerHandle | null = null;
   #figures: SessionFigures = NO_FIGURES;
   #closed = false;
+  /** Data-channel pings received (media checks count them). */
+  #mediaPings = 0;
 
   constructor(options: SubscriptionOptions) {
     this.streamerId = options.streamerId;
@@ -175,6 +183,27 @@ export class Subscription {
     this.#figures = { ...this.#figures, heartbeatRttMs: rttMs };
   }
 
+  /**
+   * The hub's `mediaCheck`: does media from the streamer still arrive? True if a data-channel
+   * ping arrives or frames are decoded within the window. Frames already in the jitter buffer
+   * are no proof that the streamer lives, so the first `MEDIA_CHECK_DRAIN_MS` do not count.
+   */
+  async checkMedia(): Promise<boolean> {
+    const peer = this.#peer;
+    if (peer === null || this.#closed) return false;
+    const wait = (ms: number): Promise<void> =>
+      new Promise((resolve) => {
+        this.#clock.setTimeout(resolve, ms);
+      });
+    await wait(MEDIA_CHECK_DRAIN_MS);
+    const pingsBefore = this.#mediaPings;
+    const before = (await peer.readReceiveStats())?.stats.framesDecoded ?? 0;
+    await wait(MEDIA_CHECK_WINDOW_MS);
+    if (this.closed) return false; // closed while waiting
+    const after = (await peer.readReceiveStats())?.stats.framesDecoded ?? 0;
+    return this.#mediaPings > pingsBefore || after > before;
+  }
+
   /** Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -190,6 +219,7 @@ export class Subscription {
   /** A ping on the data channel, already answered by the peer. */
   #mediaPing(ping: MediaPing): void {
     if (this.#closed) return;
+    this.#mediaPings += 1;
     this.#figures = {
       ...this.#figures,
       ...(ping.rttMs === undefined ? {} : { mediaRttMs: ping.rttMs }),

@@ -27,6 +27,10 @@ class FakeSocket {
     this.emitted.push(message);
     return this;
   }
+  disconnect(): this {
+    this.connected = false;
+    return this;
+  }
   fire(event: string, ...args: unknown[]): void {
     if (event === "connect") this.connected = true;
     if (event === "disconnect") this.connected = false;
@@ -44,6 +48,9 @@ let socket: FakeSocket;
 vi.mock("socket.io-client", () => ({
   io: (options: FakeSocket["options"]) => (socket = new FakeSocket(options)),
 }));
+
+/** The hub's liveness questions this player answers (PlayerSession.handle). */
+const FEATURES = ["probe", "mediaCheck"];
 
 describe("connectToHub", () => {
   let clock: FakeClock;
@@ -77,10 +84,11 @@ describe("connectToHub", () => {
 
   it("presents the operator's token and the latest resume token in every handshake", () => {
     connect("jwt-from-the-link");
-    expect(socket.handshake()).toEqual({ role: "player", token: "jwt-from-the-link" });
+    expect(socket.handshake()).toEqual({ role: "player", token: "jwt-from-the-link", features: FEATURES });
     resumeToken = "resume-token-0123456789";
     expect(socket.handshake()).toEqual({
       role: "player",
+      features: FEATURES,
       token: "jwt-from-the-link",
       resumeToken: "resume-token-0123456789",
     });
@@ -88,7 +96,7 @@ describe("connectToHub", () => {
 
   it("sends no token when the link has none", () => {
     connect();
-    expect(socket.handshake()).toEqual({ role: "player" });
+    expect(socket.handshake()).toEqual({ role: "player", features: FEATURES });
   });
 
   it("retries an unreachable hub with a growing delay it exposes as retryAt, reset once connected", () => {
@@ -148,6 +156,14 @@ describe("connectToHub", () => {
     socket.fire("connect");
     socket.fire("disconnect", "io client disconnect");
     expect(hub.retryAt).toBeNull();
+  });
+
+  it("says goodbye before it closes the socket, so the hub ends the session at once", () => {
+    const hub = connect();
+    socket.fire("connect");
+    hub.close();
+    expect(socket.emitted).toEqual([{ type: "bye" }]);
+    expect(socket.connected).toBe(false);
   });
 
   it("drops sends while disconnected and passes only valid hub messages on", () => {

@@ -96,7 +96,8 @@ export function connectToHub(events: HubConnectionEvents, options: HubConnection
     // A callback, so every reconnection presents the token of the latest `config` and resumes.
     auth: (cb) => {
       const resumeToken = events.resumeToken();
-      const auth: HandshakeAuth = { role: "player" };
+      // Answers the hub's liveness questions (PlayerSession.handle): it may end a dead streamer sooner.
+      const auth: HandshakeAuth = { role: "player", features: ["probe", "mediaCheck"] };
       if (token !== null) auth.token = token;
       if (resumeToken !== null) auth.resumeToken = resumeToken;
       cb(auth);
@@ -166,6 +167,8 @@ export function connectToHub(events: HubConnectionEvents, options: HubConnection
       closed = true;
       cancelRetry();
       backoff.reset();
+      // The goodbye first: the hub ends the session at once whatever becomes of the socket's close.
+      if (socket.connected) socket.emit(MESSAGE_EVENT, { type: "bye" });
       socket.disconnect();
     },
     send(message: PlayerToHubMessage) {
