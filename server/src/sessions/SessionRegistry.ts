@@ -189,6 +189,14 @@ export class SessionRegistry {
     return this.#peersByToken.get(token);
   }
 
+  /** Gives a resuming peer a new resume token; the old one resumes nothing any more. */
+  rotateResumeToken(peer: Peer): void {
+    if (this.#peersByToken.get(peer.resumeToken) !== peer) return;
+    this.#peersByToken.delete(peer.resumeToken);
+    peer.resumeToken = randomBytes(24).toString("base64url");
+    this.#peersByToken.set(peer.resumeToken, peer);
+  }
+
   /** Connected streamers of one wire protocol with their viewer counts, in registration order. */
   listStreamers(protocol: WireProtocol = "heartline"): { streamerId: string; players: number }[] {
     const list: { streamerId: string; players: number }[] = [];
@@ -216,7 +224,7 @@ export class SessionRegistry {
     if (role === "streamer" && streamerId !== undefined) {
       this.#streamers.set(streamerId, peer);
       this.#log.info({ streamerId, peerId: peer.id, protocol }, "streamer registered");
-      this.observer.emit("streamersChanged");
+      this.#notify("streamersChanged");
     }
     return peer;
   }
@@ -241,7 +249,7 @@ export class SessionRegistry {
       // arrive, the session ends now instead of after the grace period (mediaReported).
       this.#askAboutMedia(session, peer.role);
     }
-    if (peer.role === "streamer") this.observer.emit("streamersChanged");
+    if (peer.role === "streamer") this.#notify("streamersChanged");
   }
 
   /**
@@ -257,7 +265,7 @@ export class SessionRegistry {
       this.#heartbeat.heard(session.id, peer.role);
       this.#refresh(session.id);
     }
-    if (wasAway && peer.role === "streamer") this.observer.emit("streamersChanged");
+    if (wasAway && peer.role === "streamer") this.#notify("streamersChanged");
   }
 
   /** The peer is gone for good: end its sessions with `reason` and forget it. */
@@ -270,7 +278,7 @@ export class SessionRegistry {
     if (peer.streamerId !== undefined && this.#streamers.get(peer.streamerId) === peer) {
       this.#streamers.delete(peer.streamerId);
       this.#log.info({ streamerId: peer.streamerId, peerId: peer.id }, "streamer left");
-      this.observer.emit("streamersChanged");
+      this.#notify("streamersChanged");
     }
   }
 
@@ -363,7 +371,21 @@ export class SessionRegistry {
     );
     this.#tell(player, { type: "sessionStarted", sessionId: session.id, streamerId: session.streamerId });
     this.#tell(streamer, { type: "playerJoined", sessionId: session.id });
-    this.observer.emit("sessionStarted", session);
+    this.#notify("sessionStarted", session);
+  }
+
+  /**
+   * Tells the observer's listeners, each on its own: one that throws is logged and cannot stop
+   * the others or the teardown that called it.
+   */
+  #notify<E extends keyof SessionRegistryEvents>(event: E, ...args: SessionRegistryEvents[E]): void {
+    for (const listener of this.observer.listeners(event)) {
+      try {
+        (listener as (...a: SessionRegistryEvents[E]) => void)(...args);
+      } catch (error) {
+        this.#log.error({ err: error, event }, "a session observer failed; teardown carried on");
+      }
+    }
   }
 
   /** The hub's own messages go to the ends on this node; the other node tells its own. */
@@ -497,7 +519,7 @@ export class SessionRegistry {
     const message = { type: "sessionClosed", sessionId: session.id, reason } as const;
     this.#tell(session.streamer, message);
     this.#tell(session.player, message);
-    this.observer.emit("sessionClosed", session);
+    this.#notify("sessionClosed", session);
   }
 
   /** Ends every session and forgets every peer (hub shutdown). */
