@@ -61,8 +61,8 @@ export class Peer {
     readonly role: Role,
     /** Set for streamers (validated at the handshake). */
     readonly streamerId: string | undefined,
-    /** Secret the peer presents to resume; never logged. */
-    readonly resumeToken: string,
+    /** Secret the peer presents to resume (a new one after each resume); never logged. */
+    public resumeToken: string,
     transport: PeerTransport,
     /** The hub node that holds this peer's socket; undefined: this node. */
     readonly node?: string,
