@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Builds the installable packages: shared, server and streamer-agent compiled to dist/ (so their
-// bins run with plain `node`, no tsx), with the built player pages copied into the server's
+// Builds the installable packages: shared, server, streamer-agent and player compiled to dist/ (so
+// the bins run with plain `node`, no tsx; the player also gets its one-file browser bundle,
+// dist/browser/heartline-player.js), with the built player pages copied into the server's
 // package (dist/public/…, where an installed hub looks first). Development keeps running the
 // TypeScript sources; only the packed manifests point at dist/ (each package's publishConfig).
 //
 //   node scripts/packages.mjs [--reuse-pages] [--pack <dir>]
 //
 // --reuse-pages  keep web-client/dist and ps-player/dist if they are built already
-// --pack <dir>   then `pnpm pack` the three packages into <dir> and print the tarballs' paths
+// --pack <dir>   then `pnpm pack` the four packages into <dir> and print the tarballs' paths
 import { spawn } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -28,6 +29,7 @@ const PACKAGES = [
   { dir: "shared" },
   { dir: "server", bin: "dist/main.js" },
   { dir: "streamer-agent", bin: "dist/cli.js" },
+  { dir: "player" },
 ];
 const PAGES = [
   { pkg: "@heartline/web-client", dir: "web-client", into: "web-client" },
@@ -59,7 +61,9 @@ const tsc = (dir) =>
 for (const { dir } of PACKAGES) rmSync(join(root, dir, "dist"), { recursive: true, force: true });
 // server and the agent compile against shared's declarations (their tsconfig.build.json paths).
 await tsc("shared");
-await Promise.all([tsc("server"), tsc("streamer-agent")]);
+await Promise.all([tsc("server"), tsc("streamer-agent"), tsc("player")]);
+// The browser bundle for pages without a bundler (player/vite.config.ts).
+await run("pnpm", ["--filter", "@heartline/player", "build"], root, true);
 for (const { dir, bin } of PACKAGES) {
   if (!bin) continue;
   // The sources start with `#!/usr/bin/env -S npx tsx`; the compiled bin needs nothing but node.

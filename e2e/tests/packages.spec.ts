@@ -1,5 +1,5 @@
 /**
- * The installable packages as a user meets them: shared, server and streamer-agent built and
+ * The installable packages as a user meets them: shared, server, streamer-agent and player built and
  * packed (`scripts/packages.mjs --pack`), installed with npm into an empty folder outside the
  * repo, and their bins run with plain `node` (no tsx on PATH): the installed hub serves the
  * player it ships, the installed agent streams to it, and chromium decodes the video.
@@ -53,6 +53,7 @@ test("the packed hub and agent install with npm and stream to chromium with plai
     );
     const tarballs = readdirSync(tarballDir).filter((name) => name.endsWith(".tgz"));
     expect(tarballs.sort()).toEqual([
+      "heartline-player-0.1.0.tgz",
       "heartline-server-0.1.0.tgz",
       "heartline-shared-0.1.0.tgz",
       "heartline-streamer-agent-0.1.0.tgz",
@@ -89,6 +90,21 @@ test("the packed hub and agent install with npm and stream to chromium with plai
     expect(installed("server").bin).toEqual({ "heartline-hub": "./dist/main.js" });
     expect(installed("server").dependencies?.["@heartline/shared"]).toBe("0.1.0");
     expect(installed("streamer-agent").bin).toEqual({ "heartline-agent": "./dist/cli.js" });
+    // The player library: compiled ES modules with types for bundlers, and the one-file bundle.
+    const player = installed("player") as ReturnType<typeof installed> & {
+      exports?: Record<string, unknown>;
+    };
+    expect(player.exports).toEqual({
+      ".": { types: "./dist/index.d.ts", default: "./dist/index.js" },
+      "./browser": "./dist/browser/heartline-player.js",
+    });
+    expect(player.dependencies?.["@heartline/shared"]).toBe("0.1.0");
+    for (const file of ["dist/index.js", "dist/index.d.ts", "dist/browser/heartline-player.js"]) {
+      expect(
+        readFileSync(join(app, "node_modules/@heartline/player", file), "utf8").length,
+        file,
+      ).toBeGreaterThan(0);
+    }
 
     const port = await freePort();
     const hubUrl = `http://127.0.0.1:${port}`;
