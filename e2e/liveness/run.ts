@@ -12,7 +12,9 @@
  * - stalls: the agent stopped for 3 s every 20 s (`SIGSTOP`/`SIGCONT`) for `--stall-minutes`;
  *   counts false teardowns;
  * - signaling-outage: a 2 s nftables drop of the hub's TCP port (signaling only; media is UDP and
- *   keeps flowing); counts false teardowns and checks the video never stops.
+ *   keeps flowing); counts false teardowns and checks the video never stops;
+ * - loss: the agent in a network namespace, `--loss-sessions` Chromium players, 20 % loss both
+ *   ways (nftables) for `--loss-minutes`; counts false teardowns.
  *
  * Prints the distributions (median, min, max) per fault and detector, and writes them as JSON to
  * bench-results/. Every wait is bounded; the run stops by itself.
@@ -31,12 +33,20 @@ import {
   type Managed,
 } from "../tests/support/processes.js";
 import { handle, openPlayer, videoStats, waitForState } from "../tests/support/player.js";
+import { Netns } from "../tests/support/netns.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const INTERVAL_MS = 5000;
 const DETECTORS = ["adaptive", "fixed"] as const;
 type Detector = (typeof DETECTORS)[number];
-const FAULTS = ["streamer-hung", "player-hung", "agent-killed", "stalls", "signaling-outage"] as const;
+const FAULTS = [
+  "streamer-hung",
+  "player-hung",
+  "agent-killed",
+  "stalls",
+  "signaling-outage",
+  "loss",
+] as const;
 type Fault = (typeof FAULTS)[number];
 
 const { values } = parseArgs({
@@ -44,10 +54,14 @@ const { values } = parseArgs({
     repeat: { type: "string", default: "5" },
     only: { type: "string" },
     "stall-minutes": { type: "string", default: "5" },
+    "loss-minutes": { type: "string", default: "10" },
+    "loss-sessions": { type: "string", default: "10" },
   },
 });
 const repeat = Number(values.repeat);
 const stallMinutes = Number(values["stall-minutes"]);
+const lossMinutes = Number(values["loss-minutes"]);
+const lossSessions = Number(values["loss-sessions"]);
 const faults: Fault[] = values.only ? (values.only.split(",") as Fault[]) : [...FAULTS];
 for (const fault of faults)
   if (!FAULTS.includes(fault)) throw new Error(`unknown fault '${fault}'; one of ${FAULTS.join(", ")}`);
@@ -228,6 +242,62 @@ async function outageTrial(browser: Browser, detector: Detector): Promise<Trial>
   }
 }
 
+async function lossTrial(browser: Browser, detector: Detector): Promise<Trial> {
+  const netns = new Netns("heartline-liveness", 3);
+  netns.destroy();
+  netns.create();
+  const hub = await startHub([
+    "--heartbeat-detector",
+    detector,
+    "--log-level",
+    "info",
+    "--host",
+    netns.hostAddress,
+  ]);
+  const streamerId = `loss-${detector}`;
+  const agent = await netns.startAgent(hub.url, streamerId);
+  const context = await browser.newContext({ viewport: { width: 320, height: 200 } });
+  try {
+    const sessions: string[] = [];
+    for (let i = 0; i < lossSessions; i++) {
+      const page = await context.newPage();
+      await openPlayer(page, hub.url, streamerId);
+      await waitForState(page, "live", 30_000);
+      const { sessionId } = await handle(page);
+      if (sessionId !== null) sessions.push(sessionId);
+    }
+    await settle();
+    netns.loss(20);
+    const until = Date.now() + lossMinutes * 60_000;
+    let minute = 0;
+    while (Date.now() < until) {
+      await sleep(Math.min(60_000, until - Date.now()));
+      minute++;
+      const ended = sessions.filter((id) => closedLine(hub.logs, id)).length;
+      progress(
+        `  loss (${detector}): ${minute}/${lossMinutes} min, ${ended} of ${sessions.length} sessions ended`,
+      );
+    }
+    const dropped = netns.dropped();
+    const closed = sessions.flatMap((id) => {
+      const line = closedLine(hub.logs, id);
+      return line ? [String(line.reason)] : [];
+    });
+    return {
+      fault: "loss",
+      detector,
+      falseTeardowns: closed.length,
+      ...(closed.length ? { reason: [...new Set(closed)].join(", ") } : {}),
+      note: `${sessions.length} sessions, ${lossMinutes} min at 20 % loss; dropped ${dropped.host} packets host side, ${dropped.ns} namespace side`,
+    };
+  } finally {
+    await context.close().catch(() => undefined);
+    await agent.stop();
+    await hub.stop();
+    netns.destroy();
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -248,16 +318,18 @@ async function main(): Promise<void> {
       // Interleaved, and alternating which detector goes first.
       const order = i % 2 === 0 ? DETECTORS : [...DETECTORS].reverse();
       for (const fault of faults) {
-        // One long stall run per detector is the soak; the rest repeat.
-        if (fault === "stalls" && i > 0) continue;
+        // One long run per detector is the soak; the rest repeat.
+        if ((fault === "stalls" || fault === "loss") && i > 0) continue;
         for (const detector of order) {
           progress(`${fault} (${detector}), repeat ${i + 1}/${repeat}…`);
           const trial =
             fault === "stalls"
               ? await stallsTrial(browser, detector)
-              : fault === "signaling-outage"
-                ? await outageTrial(browser, detector)
-                : await detectionTrial(browser, fault, detector);
+              : fault === "loss"
+                ? await lossTrial(browser, detector)
+                : fault === "signaling-outage"
+                  ? await outageTrial(browser, detector)
+                  : await detectionTrial(browser, fault, detector);
           progress(`  ${JSON.stringify(trial)}`);
           trials.push(trial);
         }
@@ -283,7 +355,7 @@ async function main(): Promise<void> {
       );
       const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
       lines.push(
-        `| ${fault} | ${detector} | ${mine.length} | ${times.length ? s(median(times)) : "–"} | ${times.length ? s(Math.min(...times)) : "–"} | ${times.length ? s(Math.max(...times)) : "–"} | ${reasons} | ${fault === "stalls" || fault === "signaling-outage" ? `${falses}${mine.some((t) => t.videoStopped) ? " (video stopped)" : ""}` : failed.length ? `${failed.length} not detected` : "–"} |`,
+        `| ${fault} | ${detector} | ${mine.length} | ${times.length ? s(median(times)) : "–"} | ${times.length ? s(Math.min(...times)) : "–"} | ${times.length ? s(Math.max(...times)) : "–"} | ${reasons} | ${fault === "stalls" || fault === "signaling-outage" || fault === "loss" ? `${falses}${mine.some((t) => t.videoStopped) ? " (video stopped)" : ""}` : failed.length ? `${failed.length} not detected` : "–"} |`,
       );
     }
   }
