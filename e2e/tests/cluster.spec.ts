@@ -36,6 +36,9 @@ function clusterHub(
     redisUrl,
     "--cluster-node-id",
     nodeId,
+    // Every node of one cluster signs its messages with the same secret.
+    "--cluster-secret",
+    "e2e-cluster-secret-0123456789abcdef",
     ...args,
   ]);
 }

@@ -103,6 +103,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
         linkUp: () => link.up,
         otherNodes: () => cluster?.nodeCount ?? 0,
         droppedPublishes: () => link.droppedPublishes,
+        rejected: () => cluster?.rejected ?? new Map(),
       },
     }),
   });
@@ -177,8 +178,8 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const cluster =
     link &&
     new ClusterNode({
-      io,
       link,
+      secret: config.cluster.secret,
       nodeId: config.cluster.nodeId,
       keyPrefix: config.cluster.keyPrefix,
       requestTimeoutMs: config.cluster.requestTimeoutMs,

@@ -1,8 +1,10 @@
 /**
  * This hub as one node of a cluster that shares a Redis. It does three things:
  *
- * 1. Relaying between nodes, on socket.io's Redis adapter: `serverSideEmit` carries envelopes
- *    (envelopes.ts) from node to node, and broadcasts to rooms reach sockets on every node.
+ * 1. Relaying between nodes: envelopes (envelopes.ts) in signed frames on the cluster's own
+ *    pub/sub channels (ClusterBus.ts). socket.io itself is not connected to Redis (no adapter):
+ *    no socket.io broadcast, request or server-side emit crosses nodes, so nothing published
+ *    to Redis reaches a socket or a handler without passing the bus's checks.
  * 2. A registry in Redis of who is where (keys below): the nodes alive, each node's streamers
  *    and sessions, and a cluster-wide claim on every streamer id so two nodes never admit the
  *    same id. Every key of a node expires unless that node keeps refreshing it, so a node that
@@ -21,18 +23,16 @@
  */
 import { hostname } from "node:os";
 import { createHash, randomBytes } from "node:crypto";
-import { createAdapter } from "@socket.io/redis-adapter";
 import type { Logger } from "pino";
-import { ErrorCode, type HeartbeatSettings, type SessionCloseReason } from "@heartline/shared";
-import type { Clock, TimerHandle } from "@heartline/shared/timing";
-import type { HubServer } from "../signaling/types.js";
 import {
-  CLUSTER_EVENT,
-  EnvelopeSchema,
-  type BroadcastEnvelope,
-  type Envelope,
-  type OutgoingEnvelope,
-} from "./envelopes.js";
+  ErrorCode,
+  StreamerIdSchema,
+  type HeartbeatSettings,
+  type SessionCloseReason,
+} from "@heartline/shared";
+import type { Clock, TimerHandle } from "@heartline/shared/timing";
+import { ClusterBus, type RejectReason } from "./ClusterBus.js";
+import { NodeIdSchema, type BroadcastEnvelope, type Envelope, type OutgoingEnvelope } from "./envelopes.js";
 import type { RedisLink } from "./RedisLink.js";
 
 /** A player's request to open a session with a streamer on another node. */
@@ -78,6 +78,11 @@ export interface ClusterHandlers {
   release(from: string, streamerId: string, tokenHash: string): boolean;
   /** `node` stopped beating (or said goodbye): end every session shared with it. */
   nodeLost(node: string): void;
+  /**
+   * `node` ended every session it shared with this node (it had declared this node lost): end
+   * them here too, telling it of each (it may have opened one since).
+   */
+  peerDropped(node: string): void;
   /** The streamers on other nodes changed: tell this node's players. */
   remoteStreamersChanged(): void;
   localStreamers(): LocalStreamer[];
@@ -85,8 +90,9 @@ export interface ClusterHandlers {
 }
 
 export interface ClusterNodeOptions {
-  io: HubServer;
   link: RedisLink;
+  /** `cluster.secret`: signs and checks every frame between nodes (required). */
+  secret: string | undefined;
   nodeId?: string | undefined;
   keyPrefix: string;
   requestTimeoutMs: number;
@@ -111,7 +117,12 @@ interface RemoteNode {
   psStreamers: Set<string>;
   /** The node's own heartbeat timeout, as its beats say (0 until the first beat). */
   timeoutMs: number;
+  /** The node's incarnation (its start time): a newer one means it restarted. */
+  incarnation: number | undefined;
 }
+
+/** Lost nodes remembered, to tell them again if heard again (oldest forgotten first). */
+const MAX_FORGOTTEN = 1024;
 
 export interface RemoteStreamer {
   streamerId: string;
@@ -139,6 +150,9 @@ interface Pending<T> {
   timer: TimerHandle;
 }
 
+/** Streamers listed per other node at most (a bound on what Redis can make a node hold). */
+const MAX_REMOTE_STREAMERS = 100_000;
+
 const CLAIM_IF_MINE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE_IF_MINE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -146,7 +160,7 @@ const RELEASE_IF_MINE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
 
 export class ClusterNode {
   readonly nodeId: string;
-  readonly #io: HubServer;
+  readonly #bus: ClusterBus;
   readonly #link: RedisLink;
   readonly #prefix: string;
   readonly #clock: Clock;
@@ -155,6 +169,8 @@ export class ClusterNode {
   #requestTimeoutMs: number;
   #handlers: ClusterHandlers | undefined;
   readonly #nodes = new Map<string, RemoteNode>();
+  /** Nodes declared lost (they may be alive: a one-sided partition) and not heard since. */
+  readonly #forgotten = new Set<string>();
   /** Cross-node opens awaiting an answer, by session id. */
   readonly #pending = new Map<string, Pending<OpenResult>>();
   /** Releases awaiting an answer, by streamer id. */
@@ -169,8 +185,6 @@ export class ClusterNode {
   #beatTimer: TimerHandle | undefined;
   #closed = false;
   readonly #startedAt = Date.now();
-  /** Envelopes that failed validation (a node of another version, or a bug). */
-  invalidEnvelopes = 0;
 
   constructor(options: ClusterNodeOptions) {
     this.nodeId =
@@ -178,16 +192,26 @@ export class ClusterNode {
       `${hostname()
         .replace(/[^A-Za-z0-9_.-]/g, "-")
         .slice(0, 40)}-${randomBytes(3).toString("hex")}`;
-    this.#io = options.io;
     this.#link = options.link;
     this.#prefix = options.keyPrefix;
     this.#clock = options.clock;
     this.#log = options.logger.child({ nodeId: this.nodeId });
     this.#heartbeat = options.heartbeat;
     this.#requestTimeoutMs = options.requestTimeoutMs;
-    this.#io.adapter(createAdapter(this.#link.publisher, this.#link.subscriber, { key: this.#prefix }));
-    this.#io.on(CLUSTER_EVENT, (raw: unknown) => {
-      this.#receive(raw);
+    if (options.secret === undefined || options.secret.length < 32) {
+      throw new Error(
+        "cluster.secret (at least 32 characters, the same on every hub) is required in multi-node mode",
+      );
+    }
+    this.#bus = new ClusterBus({
+      link: this.#link,
+      prefix: this.#prefix,
+      nodeId: this.nodeId,
+      secret: options.secret,
+      logger: this.#log,
+    });
+    this.#bus.onEnvelope((envelope, incarnation) => {
+      this.#receive(envelope, incarnation);
     });
     this.#link.events.on("up", () => {
       void this.#resync();
@@ -199,6 +223,21 @@ export class ClusterNode {
     this.#handlers = handlers;
     this.#scheduleBeat(0);
     if (this.#link.up) void this.#resync();
+  }
+
+  /** This node's signed channel to the others (tests send through it as this node would). */
+  get bus(): ClusterBus {
+    return this.#bus;
+  }
+
+  /** Messages from Redis dropped by the cluster's checks, by reason. */
+  get rejected(): ReadonlyMap<RejectReason, number> {
+    return this.#bus.rejected;
+  }
+
+  /** Envelopes signed by a node but invalid (a node of another version, or a bug). */
+  get invalidEnvelopes(): number {
+    return this.#bus.rejected.get("invalid") ?? 0;
   }
 
   get linkUp(): boolean {
@@ -237,6 +276,7 @@ export class ClusterNode {
     const holder = await this.#link.commands.get(this.#key("streamer", streamerId)).catch(() => {
       throw new ClusterUnavailableError();
     });
+    // Only a node heard on the bus (signed beats) counts: a value Redis made up names none.
     return holder !== null && holder !== this.nodeId && this.#nodes.has(holder) ? holder : undefined;
   }
 
@@ -325,7 +365,7 @@ export class ClusterNode {
   /** Sends to one node; false when Redis is down (nothing was sent). */
   send(envelope: OutgoingEnvelope): boolean {
     if (!this.#link.up || this.#closed) return false;
-    this.#io.serverSideEmit(CLUSTER_EVENT, { ...envelope, from: this.nodeId });
+    this.#bus.publish({ ...envelope, from: this.nodeId });
     return true;
   }
 
@@ -351,7 +391,9 @@ export class ClusterNode {
   async view(): Promise<ClusterView> {
     if (!this.#link.up) throw new ClusterUnavailableError();
     const redis = this.#link.commands;
-    const ids = (await redis.smembers(this.#key("nodes"))).sort();
+    // Shown to the operator as JSON: only well-formed names.
+    const ids = (await redis.smembers(this.#key("nodes"))).filter((id) => NodeIdSchema.safeParse(id).success);
+    ids.sort();
     const nodes: ClusterView["nodes"] = [];
     for (const nodeId of ids) {
       const [alive, streamers, sessions] = await Promise.all([
@@ -360,7 +402,8 @@ export class ClusterNode {
         redis.hlen(this.#key("node", nodeId, "sessions")),
       ]);
       if (alive === 1) {
-        nodes.push({ nodeId, self: nodeId === this.nodeId, streamers: streamers.sort(), sessions });
+        const valid = streamers.filter((id) => StreamerIdSchema.safeParse(id).success).sort();
+        nodes.push({ nodeId, self: nodeId === this.nodeId, streamers: valid, sessions });
       }
     }
     return { nodeId: this.nodeId, redis: "up", nodes };
@@ -382,7 +425,7 @@ export class ClusterNode {
       if (node.timer !== undefined) this.#clock.clearTimeout(node.timer);
     this.#nodes.clear();
     if (this.#link.up) {
-      this.#io.serverSideEmit(CLUSTER_EVENT, { kind: "bye", from: this.nodeId });
+      this.#bus.publish({ kind: "bye", from: this.nodeId });
       const multi = this.#link.commands
         .multi()
         .del(this.#key("node", this.nodeId), this.#key("node", this.nodeId, "streamers"))
@@ -399,7 +442,7 @@ export class ClusterNode {
   /** Sends to every other node (beats and announcements). */
   #broadcast(envelope: BroadcastEnvelope): void {
     if (this.#closed) return;
-    this.#io.serverSideEmit(CLUSTER_EVENT, { ...envelope, from: this.nodeId });
+    this.#bus.publish({ ...envelope, from: this.nodeId });
   }
 
   #key(...parts: string[]): string {
@@ -423,7 +466,12 @@ export class ClusterNode {
       this.#claimed.add(streamerId);
       return this.nodeId;
     }
-    const holder = (await this.#link.commands.get(key)) ?? this.nodeId;
+    const raw = (await this.#link.commands.get(key)) ?? this.nodeId;
+    // The holder's name reaches a refused streamer's error text: only a node id gets there.
+    const holder = NodeIdSchema.safeParse(raw).success ? raw : "(unknown: an invalid value in redis)";
+    if (!NodeIdSchema.safeParse(raw).success) {
+      this.#bus.reject("registry", "a streamer claim names no valid node", { streamerId });
+    }
     if (holder === this.nodeId) this.#claimed.add(streamerId);
     return holder;
   }
@@ -536,28 +584,24 @@ export class ClusterNode {
     this.#log.info({ sessions: sessions.length }, "node state written to redis");
   }
 
-  #receive(raw: unknown): void {
-    // Most envelopes are for one node: skip the others before validating.
-    if (typeof raw === "object" && raw !== null) {
-      const to = (raw as { to?: unknown }).to;
-      if (typeof to === "string" && to !== this.nodeId) return;
+  /** An envelope the bus accepted (signed, fresh, for this node, valid). */
+  #receive(envelope: Envelope, incarnation: number): void {
+    if (this.#closed) return;
+    const known = this.#nodes.get(envelope.from);
+    if (known?.incarnation !== undefined && incarnation > known.incarnation) {
+      // It restarted within the heartbeat timeout: what it shared with this node is gone there.
+      this.#log.warn({ node: envelope.from }, "hub node restarted: ending the sessions shared with it");
+      known.streamersVersion = undefined;
+      this.#handlers?.nodeLost(envelope.from);
     }
-    const parsed = EnvelopeSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.invalidEnvelopes += 1;
-      this.#log.warn(
-        { issues: parsed.error.issues.slice(0, 3) },
-        "invalid envelope from another node dropped",
-      );
-      return;
-    }
-    const envelope = parsed.data;
-    if (envelope.from === this.nodeId || this.#closed) return;
+    if (known) known.incarnation = incarnation;
     try {
       this.#dispatch(envelope);
     } catch (error) {
       this.#log.error({ err: error, kind: envelope.kind, from: envelope.from }, "envelope handler failed");
     }
+    const node = this.#nodes.get(envelope.from);
+    if (node && node.incarnation === undefined) node.incarnation = incarnation;
   }
 
   #dispatch(envelope: Envelope): void {
@@ -573,6 +617,11 @@ export class ClusterNode {
         return;
       case "bye":
         this.#lost(envelope.from, "said goodbye");
+        return;
+      case "lost":
+        // The sender dropped what it shared with this node: end the halves here too.
+        this.#log.warn({ node: envelope.from }, "hub node ended every session shared with this node");
+        handlers.peerDropped(envelope.from);
         return;
       case "open": {
         this.#heard(envelope.from, undefined);
@@ -654,9 +703,14 @@ export class ClusterNode {
         streamers: new Map(),
         psStreamers: new Set(),
         timeoutMs: 0,
+        incarnation: undefined,
       };
       this.#nodes.set(nodeId, node);
       this.#log.info({ node: nodeId }, "hub node joined");
+      if (this.#forgotten.delete(nodeId)) {
+        // Declared lost but alive (a one-sided partition): make sure it ended its halves too.
+        this.send({ kind: "lost", to: nodeId });
+      }
     }
     if (timeoutMs !== undefined) node.timeoutMs = timeoutMs;
     // The longer of the two timeouts: a node with a longer interval beats less often.
@@ -679,6 +733,13 @@ export class ClusterNode {
       node.streamers = new Map();
       node.psStreamers = new Set();
       for (const [id, value] of Object.entries(hash)) {
+        // Streamer ids reach players in their lists: only valid ones, and not without bound.
+        if (!StreamerIdSchema.safeParse(id).success || node.streamers.size >= MAX_REMOTE_STREAMERS) {
+          this.#bus.reject("registry", "a node's streamer list holds an invalid id, or too many", {
+            node: nodeId,
+          });
+          continue;
+        }
         const { players, pixelStreaming } = parseStreamerValue(value);
         node.streamers.set(id, players);
         if (pixelStreaming) node.psStreamers.add(id);
@@ -702,6 +763,13 @@ export class ClusterNode {
     this.#nodes.delete(nodeId);
     this.#log.warn({ node: nodeId, why, redis: this.#link.up ? "up" : "down" }, "hub node lost");
     this.#handlers?.nodeLost(nodeId);
+    // It may be alive (this node alone stopped hearing it): tell it to end its halves as well.
+    this.send({ kind: "lost", to: nodeId });
+    if (this.#forgotten.size >= MAX_FORGOTTEN) {
+      const oldest = this.#forgotten.values().next().value;
+      if (oldest !== undefined) this.#forgotten.delete(oldest);
+    }
+    this.#forgotten.add(nodeId);
     if (node.streamers.size > 0) this.#handlers?.remoteStreamersChanged();
     if (this.#link.up) this.#link.commands.srem(this.#key("nodes"), nodeId).catch(() => undefined);
   }

@@ -249,6 +249,13 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     this.#transports.delete(node);
   }
 
+  peerDropped(node: string): void {
+    for (const session of [...this.#registry.sessions()]) {
+      // Not `fromRemote`: the other node is told of each, so one it opened since ends there too.
+      if (session.remoteNode === node) this.#registry.close(session, "hub-link-lost");
+    }
+  }
+
   remoteStreamersChanged(): void {
     this.#options.remoteStreamersChanged();
   }

@@ -6,7 +6,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Redis } from "ioredis";
+import { io as connectSocket } from "socket.io-client";
 import { RedisServer } from "@heartline/shared/testing";
+import { encodeFrame } from "./ClusterBus.js";
 import { refusedHandshake, sleep, startHub, TestPeer, type TestHub } from "../testing/harness.js";
 
 const INTERVAL = 200;
@@ -31,16 +33,22 @@ afterEach(async () => {
 });
 
 const ADMIN_TOKEN = "cluster-test-admin-token";
+const CLUSTER_SECRET = "cluster-test-secret-0123456789abcdef";
 
 async function node(
   nodeId: string,
-  { requestTimeoutMs = 3000, intervalMs = INTERVAL }: { requestTimeoutMs?: number; intervalMs?: number } = {},
+  {
+    requestTimeoutMs = 3000,
+    intervalMs = INTERVAL,
+    auth,
+  }: { requestTimeoutMs?: number; intervalMs?: number; auth?: Record<string, unknown> } = {},
 ): Promise<TestHub> {
   if (hubs.length === 0) keyPrefix = `t${String(++prefix)}`;
   const hub = await startHub({
     heartbeat: { intervalMs, missedBeats: MISSED },
-    cluster: { redisUrl: redis.url, keyPrefix, nodeId, requestTimeoutMs },
+    cluster: { redisUrl: redis.url, keyPrefix, nodeId, requestTimeoutMs, secret: CLUSTER_SECRET },
     admin: { token: ADMIN_TOKEN },
+    ...(auth && { auth }),
   });
   hubs.push(hub);
   return hub;
@@ -366,17 +374,69 @@ describe("cross-node sessions", () => {
   });
 });
 
+/** A labelled sample from the hub's /metrics (0 when absent). */
+async function labelled(hub: TestHub, name: string, label: string): Promise<number> {
+  const text = await (await fetch(`${hub.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{${label}}`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/** A raw Redis client, as anyone who can reach the cluster's Redis has one. */
+function attacker(url = redis.url): Redis {
+  const client = new Redis(url, { lazyConnect: false });
+  clients.push(client);
+  return client;
+}
+const clients: Redis[] = [];
+afterEach(() => {
+  for (const client of clients.splice(0)) client.disconnect();
+});
+
+/** Collects every message published on Redis (psubscribe *) until stopped. */
+async function eavesdrop(url = redis.url): Promise<{ messages: string[]; stop(): void }> {
+  const client = attacker(url);
+  const messages: string[] = [];
+  client.on("pmessageBuffer", (_pattern: Buffer, _channel: Buffer, message: Buffer) => {
+    messages.push(message.toString("latin1"));
+  });
+  await client.psubscribe("*");
+  return {
+    messages,
+    stop: () => {
+      client.disconnect();
+    },
+  };
+}
+
+/** msgpack, just enough for a socket.io-redis-adapter broadcast packet. */
+function msgpack(value: unknown): Buffer {
+  if (typeof value === "string") {
+    const bytes = Buffer.from(value, "utf8");
+    return Buffer.concat([Buffer.from([0xd9, bytes.length]), bytes]);
+  }
+  if (typeof value === "number") return Buffer.from([value & 0x7f]);
+  if (Array.isArray(value)) return Buffer.concat([Buffer.from([0x90 | value.length]), ...value.map(msgpack)]);
+  const entries = Object.entries(value as Record<string, unknown>);
+  return Buffer.concat([
+    Buffer.from([0x80 | entries.length]),
+    ...entries.flatMap(([k, v]) => [msgpack(k), msgpack(v)]),
+  ]);
+}
+
+/** What a player saw besides what every player sees on connecting. */
+const unexpected = (p: TestPeer): unknown[] =>
+  p.seen.filter((m) => m.type !== "config" && m.type !== "streamerList" && m.type !== "sessionStarted");
+
 describe("what other nodes send", () => {
   it("is dropped when invalid or not the sender's to send, and touches nothing else", async () => {
     const a = await node("a");
     const b = await node("b");
     await joined(b, 1);
     const { s, p, sessionId } = await crossNodeSession(a, b);
-    // Through the real adapter, as a buggy or foreign node on the same Redis would send them.
+    // Signed by node a, as a buggy node (or one of another version) would send them.
     const emit = (envelope: unknown): void => {
-      a.hub.io.serverSideEmit("heartline:cluster", envelope);
+      a.hub.cluster?.bus.publish(envelope as never);
     };
-    emit("garbage");
     emit({ kind: "relay", from: "a", to: "b" });
     emit({
       kind: "relay",
@@ -400,20 +460,255 @@ describe("what other nodes send", () => {
       sessionId,
       message: { type: "ping", sessionId: "other", time: 1 },
     });
-    // Node c shares nothing with b: it cannot close or reach b's sessions.
+    // The frame says a, the envelope c: refused before anything reads it.
     emit({ kind: "close", from: "c", to: "b", sessionId, reason: "kicked" });
-    emit({ kind: "relay", from: "c", to: "b", sessionId, message: { type: "ping", sessionId, time: 2 } });
 
     s.send({ type: "ping", sessionId, time: 7 });
     expect(await p.next("ping")).toMatchObject({ time: 7 });
-    expect(
-      p.seen.filter((m) => m.type !== "config" && m.type !== "streamerList" && m.type !== "sessionStarted"),
-    ).toEqual([{ type: "ping", sessionId, time: 7 }]);
+    expect(unexpected(p)).toEqual([{ type: "ping", sessionId, time: 7 }]);
     expect(b.hub.cluster?.invalidEnvelopes).toBe(2);
     expect(b.logs.filter((l) => l.msg === "invalid relay dropped")).toHaveLength(2);
     expect(b.hub.registry.sessionCount).toBe(1);
   });
 });
+
+describe("anyone who can publish to the cluster's Redis", () => {
+  it("cannot kill a node with garbage: on the bus it is counted, logged and dropped", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    const redisClient = attacker();
+    const garbage = Buffer.from([0xc1, 0x78]);
+    // The socket.io Redis adapter's channels (no adapter listens any more) and the bus's own.
+    for (const channel of [
+      `${keyPrefix}#/#`,
+      `${keyPrefix}#/admin#`,
+      `${keyPrefix}-request#/#`,
+      `${keyPrefix}:bus`,
+      `${keyPrefix}:bus:b`,
+    ]) {
+      await redisClient.publish(channel, garbage);
+    }
+    await redisClient.publish(`${keyPrefix}:bus`, "x".repeat(64) + ".{}");
+    s.send({ type: "ping", sessionId, time: 1 });
+    expect(await p.next("ping")).toMatchObject({ time: 1 });
+    await eventually(async () => {
+      expect(await labelled(b, "heartline_cluster_rejected_total", 'reason="malformed"')).toBe(2);
+      expect(await labelled(b, "heartline_cluster_rejected_total", 'reason="signature"')).toBe(1);
+      expect(await labelled(a, "heartline_cluster_rejected_total", 'reason="malformed"')).toBe(1);
+    });
+    expect(
+      b.logs.some((l) => l.msg === "dropped a message from redis that did not pass the cluster's checks"),
+    ).toBe(true);
+    expect(b.hub.registry.sessionCount).toBe(1);
+  });
+
+  it("gets no socket's handshake from a fetch-sockets request, and no node keeps a secret on one", async () => {
+    const streamerKey = "streamer-key-SECRET-0123456789";
+    const playerTokenSecret = "player-token-secret-SECRET-0123456789";
+    const auth = { open: false, streamerKeys: [{ key: streamerKey }], playerTokenSecret };
+    const a = await node("a", { auth });
+    const b = await node("b", { auth });
+    await joined(b, 1);
+    const issued = await fetch(`${b.url}/api/player-token`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    const { token } = (await issued.json()) as { token: string };
+    const s = await TestPeer.connect(a.url, { role: "streamer", streamerId: "cam1", key: streamerKey });
+    const p = await TestPeer.connect(b.url, { role: "player", token });
+    const resumed = await TestPeer.connect(b.url, { role: "player", token, resumeToken: p.resumeToken });
+    const dashboard = connectSocket(`${b.url}/admin`, {
+      transports: ["websocket"],
+      auth: { token: ADMIN_TOKEN },
+      extraHeaders: { authorization: `Bearer ${ADMIN_TOKEN}`, cookie: `session=${ADMIN_TOKEN}` },
+      reconnection: false,
+      forceNew: true,
+    });
+    await new Promise<void>((resolve) => dashboard.once("connect", () => { resolve(); }));
+    const secrets = [streamerKey, token, ADMIN_TOKEN, s.resumeToken, p.resumeToken];
+    const listen = await eavesdrop();
+    const redisClient = attacker();
+    // socket.io-redis-adapter's REMOTE_FETCH (type 5), as JSON, to both namespaces.
+    for (const nsp of ["/", "/admin"]) {
+      await redisClient.publish(
+        `${keyPrefix}-request#${nsp}#`,
+        JSON.stringify({ uid: "evil", requestId: `r${nsp}`, type: 5, opts: { rooms: [], except: [] } }),
+      );
+    }
+    await sleep(500);
+    listen.stop();
+    const answers = listen.messages.filter((m) => !m.includes('"kind":"beat"'));
+    for (const secret of secrets) expect(answers.filter((m) => m.includes(secret))).toEqual([]);
+    // Nor does any socket keep one once it was checked, in either namespace.
+    for (const hub of [a, b]) {
+      for (const nsp of [hub.hub.io.of("/"), hub.hub.io.of("/admin")]) {
+        for (const socket of nsp.sockets.values()) {
+          const kept = JSON.stringify({
+            handshake: socket.handshake,
+            data: socket.data as unknown,
+          });
+          for (const secret of secrets) expect(kept).not.toContain(secret);
+        }
+      }
+    }
+    // Everything still works: the dashboard was admitted, the resumed player is the same peer.
+    expect(b.hub.io.of("/admin").sockets.size).toBe(1);
+    expect(await resumed.next("resumed")).toBeDefined();
+    dashboard.disconnect();
+  });
+
+  it("cannot speak for a node: unsigned, wrongly signed, replayed and adapter-style messages reach nobody", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    const listen = await eavesdrop();
+    s.send({ type: "ping", sessionId, time: 1 });
+    await p.next("ping");
+    await sleep(50);
+    listen.stop();
+    const redisClient = attacker();
+    const offer = { type: "offer", sessionId, sdp: "v=0 forged" };
+    const relay = { kind: "relay", from: "a", to: "b", sessionId, message: offer };
+    // A relay with a forged `from`, unsigned and signed with another secret.
+    await redisClient.publish(`${keyPrefix}:bus:b`, JSON.stringify(relay));
+    const header = { from: "a", inc: Date.now(), seq: 1, ts: Date.now() };
+    await redisClient.publish(
+      `${keyPrefix}:bus:b`,
+      encodeFrame("not-the-cluster-secret-0123456789abcdef", header, relay),
+    );
+    // A spoofed goodbye and close, wrongly signed.
+    await redisClient.publish(
+      `${keyPrefix}:bus`,
+      encodeFrame("guess-0123456789abcdef0123456789abcdef", header, { kind: "bye", from: "a" }),
+    );
+    // Every frame node a really sent, replayed.
+    const captured = listen.messages.filter((m) => m.includes('"from":"a"'));
+    expect(captured.length).toBeGreaterThan(0);
+    for (const frame of captured) {
+      await redisClient.publish(
+        frame.includes('"to":"b"') ? `${keyPrefix}:bus:b` : `${keyPrefix}:bus`,
+        frame,
+      );
+    }
+    // What the socket.io adapter would have taken: a server-side "connection" emit, a msgpack
+    // broadcast of an offer to every socket.
+    await redisClient.publish(
+      `${keyPrefix}-request#/#`,
+      JSON.stringify({ uid: "evil", type: 6, data: ["connection", { id: "x" }] }),
+    );
+    await redisClient.publish(
+      `${keyPrefix}#/#`,
+      msgpack([
+        "evil",
+        { type: 2, data: ["message", offer], nsp: "/" },
+        { rooms: [], except: [], flags: {} },
+      ]),
+    );
+    s.send({ type: "ping", sessionId, time: 2 });
+    expect(await p.next("ping", (m) => m.time === 2)).toMatchObject({ time: 2 });
+    await eventually(async () => {
+      expect(await labelled(b, "heartline_cluster_rejected_total", 'reason="malformed"')).toBe(1);
+      expect(await labelled(b, "heartline_cluster_rejected_total", 'reason="signature"')).toBe(2);
+      expect(await labelled(b, "heartline_cluster_rejected_total", 'reason="replay"')).toBe(captured.length);
+    });
+    expect(unexpected(p).filter((m) => (m as { type: string }).type !== "ping")).toEqual([]);
+    expect(b.hub.registry.sessionCount).toBe(1);
+    expect(b.hub.cluster?.nodeCount).toBe(1);
+    expect([...b.hub.registry.peers()]).toHaveLength(1);
+  });
+});
+
+describe("a node that stops hearing another one that is still running", () => {
+  it("ends the shared sessions on both nodes: no half-session is left behind", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    // b hears a goodbye from a while a runs on (as a one-sided partition makes b lose a).
+    a.hub.cluster?.bus.publish({ kind: "bye", from: "a" });
+    expect(await p.next("sessionClosed")).toEqual({
+      type: "sessionClosed",
+      sessionId,
+      reason: "hub-link-lost",
+    });
+    // b told a, which ends its half too, and its streamer hears it.
+    expect(await s.next("sessionClosed")).toEqual({
+      type: "sessionClosed",
+      sessionId,
+      reason: "hub-link-lost",
+    });
+    await eventually(() => {
+      expect(a.hub.registry.sessionCount).toBe(0);
+      expect(a.hub.registry.remotePeerCount).toBe(0);
+      expect(b.hub.registry.sessionCount).toBe(0);
+    });
+    // a beats on: b hears it again, and the player can watch again.
+    await joined(b, 1);
+    const again = await playerSeeing(b, "cam1");
+    again.send({ type: "subscribe", streamerId: "cam1" });
+    expect(await again.next("sessionStarted")).toBeDefined();
+  });
+});
+
+/** The ACL docs/cluster.md suggests, for the prefix `tacl*` (redis-server --user ...). */
+const ACL_USER =
+  "heartline on >hub-password-0123456789 resetkeys ~tacl*:* resetchannels &tacl*:* -@all +@connection +@pubsub +@read +@write +@transaction +@scripting -@dangerous +info";
+
+describe("a Redis that requires a password (AUTH and ACL users)", () => {
+  let locked: RedisServer | undefined;
+  afterEach(async () => {
+    await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+    await locked?.stop();
+    locked = undefined;
+  });
+
+  it("is reached with the user and password in the URL, and refuses a wrong password without crashing", async () => {
+    // A user allowed only what docs/cluster.md lists: this cluster's keys and channels.
+    locked = await RedisServer.start([
+      "--requirepass",
+      "default-password-0123456789",
+      "--user",
+      ...ACL_USER.split(" "),
+    ]);
+    keyPrefix = `tacl${String(++prefix)}`;
+    const url = `redis://heartline:hub-password-0123456789@127.0.0.1:${String(locked.port)}`;
+    const a = await startHubOn("a", url);
+    const b = await startHubOn("b", url);
+    await joined(b, 1);
+    const { s, p, sessionId } = await crossNodeSession(a, b);
+    s.send({ type: "offer", sessionId, sdp: "v=0 offer" });
+    expect(await p.next("offer")).toMatchObject({ sdp: "v=0 offer" });
+    const view = await fetch(`${b.url}/api/cluster`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(view.status).toBe(200);
+    // The password never shows: not in the config the API shows, not in a log line.
+    const config = await (
+      await fetch(`${b.url}/api/config`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).text();
+    expect(config).not.toContain("hub-password-0123456789");
+    expect(config).not.toContain(CLUSTER_SECRET);
+    expect(JSON.stringify(b.logs)).not.toContain("hub-password-0123456789");
+
+    const wrong = await startHubOn("c", `redis://heartline:wrong-password@127.0.0.1:${String(locked.port)}`);
+    await sleep(500);
+    expect(wrong.hub.cluster?.linkUp).toBe(false);
+    expect(await (await fetch(`${wrong.url}/readyz`)).json()).toMatchObject({ status: "degraded" });
+  });
+});
+
+/** A cluster node on another Redis (its URL given), with this test's key prefix. */
+async function startHubOn(nodeId: string, redisUrl: string): Promise<TestHub> {
+  const hub = await startHub({
+    heartbeat: { intervalMs: INTERVAL, missedBeats: MISSED },
+    cluster: { redisUrl, keyPrefix, nodeId, requestTimeoutMs: 1000, secret: CLUSTER_SECRET },
+    admin: { token: ADMIN_TOKEN },
+  });
+  hubs.push(hub);
+  return hub;
+}
 
 describe("nodes whose heartbeat settings differ (a config reload reaching one first)", () => {
   it("do not declare each other lost between the slower node's beats", async () => {
@@ -459,6 +754,8 @@ describe("a node that dies", () => {
         keyPrefix,
         "--cluster-node-id",
         "a",
+        "--cluster-secret",
+        CLUSTER_SECRET,
       ],
       { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
     );

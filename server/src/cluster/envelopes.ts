@@ -1,8 +1,8 @@
 /**
- * What hub nodes say to each other through Redis (socket.io's `serverSideEmit`), validated on
- * receipt like everything else that crosses a process boundary. Peers never see these: a peer's
- * messages travel inside `relay` and are validated again with the shared protocol schema by the
- * node that delivers them.
+ * What hub nodes say to each other through Redis (ClusterBus: signed frames on the cluster's own
+ * pub/sub channels), validated on receipt like everything else that crosses a process boundary.
+ * Peers never see these: a peer's messages travel inside `relay` and are validated again with
+ * the shared protocol schema by the node that delivers them.
  *
  * Every envelope names its sender (`from`). Those addressed to one node name it in `to`; every
  * other node ignores them. `beat`, `bye` and `streamers` go to every node.
@@ -14,9 +14,6 @@ import {
   SessionIdSchema,
   StreamerIdSchema,
 } from "@heartline/shared";
-
-/** The socket.io server-side event that carries every envelope. */
-export const CLUSTER_EVENT = "heartline:cluster";
 
 export const NodeIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/);
 
@@ -46,6 +43,11 @@ export const EnvelopeSchema = z.discriminatedUnion("kind", [
     streamers: z.number().int().min(0),
     timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   }),
+  /**
+   * The sender ended, as `hub-link-lost`, every session it shared with `to` (it declared `to`
+   * lost, or heard it again after that): `to` ends its halves too, telling the sender of each.
+   */
+  z.strictObject({ kind: z.literal("lost"), ...ToNode }),
   /** A player on the sender asks to watch a streamer on `to`. */
   z.strictObject({
     kind: z.literal("open"),

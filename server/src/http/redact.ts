@@ -12,6 +12,7 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.auth.playerTokenSecret !== undefined) copy.auth.playerTokenSecret = REDACTED;
   if (copy.admin.token !== undefined) copy.admin.token = REDACTED;
   if (copy.turn.secret !== undefined) copy.turn.secret = REDACTED;
+  if (copy.cluster.secret !== undefined) copy.cluster.secret = REDACTED;
   if (copy.cluster.redisUrl !== undefined) copy.cluster.redisUrl = redactUrl(copy.cluster.redisUrl);
   // Static TURN credentials in iceServers are secrets too.
   copy.iceServers = copy.iceServers.map((server) =>

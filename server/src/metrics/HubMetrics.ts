@@ -23,6 +23,8 @@ export interface HubMetricsOptions {
     linkUp(): boolean;
     otherNodes(): number;
     droppedPublishes(): number;
+    /** Messages from Redis dropped by the cluster's checks, by reason (ClusterBus). */
+    rejected(): ReadonlyMap<string, number>;
   };
   /** The Pixel Streaming endpoint's open sockets, read when scraped (pixelStreaming.enabled). */
   pixelStreaming?: { sockets(): { streamer: number; player: number } };
@@ -105,6 +107,16 @@ export class HubMetrics {
           // The link keeps the count; the counter shows it.
           this.reset();
           this.inc(cluster.droppedPublishes());
+        },
+      });
+      new Counter({
+        name: "heartline_cluster_rejected_total",
+        help: "Messages from Redis dropped by the cluster's checks (bad signature, replay, invalid...), by reason",
+        labelNames: ["reason"],
+        registers: [register],
+        collect() {
+          this.reset();
+          for (const [reason, count] of cluster.rejected()) this.inc({ reason }, count);
         },
       });
     }

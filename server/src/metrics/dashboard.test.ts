@@ -135,7 +135,12 @@ describe("the dashboard and the alert rules", () => {
     redis = await RedisServer.start();
     const single = await startHub();
     const cluster = await startHub({
-      cluster: { redisUrl: redis.url, keyPrefix: "dashboard", nodeId: "a" },
+      cluster: {
+        redisUrl: redis.url,
+        keyPrefix: "dashboard",
+        nodeId: "a",
+        secret: "dashboard-test-secret-0123456789abcdef",
+      },
       pixelStreaming: { enabled: true },
     });
     hubs.push(single, cluster);

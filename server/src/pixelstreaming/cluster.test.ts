@@ -32,7 +32,7 @@ async function nodes(): Promise<[TestHub, TestHub]> {
   const start = async (nodeId: string) => {
     const hub = await startHub({
       heartbeat: { intervalMs: INTERVAL, missedBeats: 3 },
-      cluster: { redisUrl: redis.url, keyPrefix, nodeId },
+      cluster: { redisUrl: redis.url, keyPrefix, nodeId, secret: "ps-cluster-test-secret-0123456789abcdef" },
       pixelStreaming: { enabled: true, streamerGraceMs: 10_000 },
       admin: { token: "ps-cluster-admin-token" },
     });

@@ -207,6 +207,20 @@ export const HubConfigSchema = z.strictObject({
         description:
           "How long a cross-node request (opening a session on another hub) may take before it fails",
       }),
+      secret: z.string().min(32).max(1024).optional().meta({
+        description:
+          "Shared secret (at least 32 characters, the same on every hub) that signs every message between hubs; required with redisUrl",
+      }),
+    })
+    .superRefine((cluster, context) => {
+      if (cluster.redisUrl !== undefined && cluster.secret === undefined) {
+        context.addIssue({
+          code: "custom",
+          path: ["secret"],
+          message:
+            "required when cluster.redisUrl is set: give every hub the same secret (e.g. from `openssl rand -hex 32`) so no one else on Redis can speak for a hub (docs/cluster.md)",
+        });
+      }
     })
     .prefault({}),
   pixelStreaming: z

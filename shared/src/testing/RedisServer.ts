@@ -9,11 +9,17 @@ export class RedisServer {
   #child: ChildProcess | undefined;
   #log = "";
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    readonly args: readonly string[],
+  ) {}
 
-  /** Starts a fresh server on a free port; throws with its output if it does not come up. */
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /**
+   * Starts a fresh server on a free port; throws with its output if it does not come up. `args`
+   * are more redis-server options (e.g. `--requirepass`, `--user`).
+   */
+  static async start(args: readonly string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), args);
     await server.restart();
     return server;
   }
@@ -32,7 +38,7 @@ export class RedisServer {
     this.#log = "";
     const child = spawn(
       "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...this.args],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.#child = child;
