@@ -97,40 +97,43 @@ export class AccessPolicy {
     return match && { streamerIds: match.streamerIds };
   }
 
+  /**
+   * Open mode admits a streamer without a key and a player without a token, but a key or token
+   * that is presented is checked all the same (a wrong one is a mistake worth reporting), and
+   * the refusal says exactly what was wrong with it.
+   */
   async check(auth: HandshakeAuth): Promise<AccessDecision> {
     const { open, streamerKeys } = this.#config.auth;
     if (auth.role === "streamer") {
-      if (open) return { ok: true, onlyStreamerId: undefined };
       const key = auth.key;
-      const match =
-        key === undefined ? undefined : streamerKeys.find((entry) => secretsEqual(entry.key, key));
-      if (!match || (match.streamerIds !== undefined && !match.streamerIds.includes(auth.streamerId))) {
-        return {
-          ok: false,
-          code: HandshakeError.Unauthorized,
-          message: "a valid streamer key for this streamer id is required (auth.key)",
-        };
+      if (key === undefined) {
+        return open
+          ? { ok: true, onlyStreamerId: undefined }
+          : refused("a streamer key is required (auth.key): ask the operator for one");
+      }
+      const match = streamerKeys.find((entry) => secretsEqual(entry.key, key));
+      if (!match) {
+        return refused(
+          open
+            ? "this streamer key is not one of the hub's keys (the hub runs open: leave auth.key out, or send a valid key)"
+            : "this streamer key is not one of the hub's keys (auth.key): check it, or ask the operator for one",
+        );
+      }
+      if (match.streamerIds !== undefined && !match.streamerIds.includes(auth.streamerId)) {
+        return refused(
+          `this streamer key does not open the id '${auth.streamerId}': use an id it is bound to`,
+        );
       }
       return { ok: true, onlyStreamerId: undefined };
     }
     if (auth.token === undefined) {
       return open
         ? { ok: true, onlyStreamerId: undefined }
-        : {
-            ok: false,
-            code: HandshakeError.Unauthorized,
-            message: "a player token is required (auth.token)",
-          };
+        : refused("a player token is required (auth.token): open the player link the operator gave you");
     }
-    // A token is checked even in open mode: a bad one is a mistake worth reporting.
-    const claims = await this.verifyPlayerToken(auth.token);
-    if (!claims) {
-      return {
-        ok: false,
-        code: HandshakeError.Unauthorized,
-        message: "the player token is invalid or expired",
-      };
-    }
+    const verified = await this.#verify(auth.token);
+    if (!verified.ok) return refused(verified.why);
+    const { claims } = verified;
     return { ok: true, onlyStreamerId: claims.streamerId, tokenId: claims.tokenId };
   }
 
@@ -153,7 +156,17 @@ export class AccessPolicy {
 
   /** The token's claims, or undefined when it is forged, expired or malformed. */
   async verifyPlayerToken(token: string): Promise<PlayerTokenClaims | undefined> {
-    if (!this.#secret) return undefined;
+    const verified = await this.#verify(token);
+    return verified.ok ? verified.claims : undefined;
+  }
+
+  /** The token's claims, or what is wrong with it, in words a player's operator can act on. */
+  async #verify(
+    token: string,
+  ): Promise<{ ok: true; claims: PlayerTokenClaims } | { ok: false; why: string }> {
+    if (!this.#secret) {
+      return { ok: false, why: "this hub has no auth.playerTokenSecret, so no player token is valid here" };
+    }
     try {
       const { payload } = await jwtVerify(token, this.#secret, {
         algorithms: ["HS256"],
@@ -164,12 +177,33 @@ export class AccessPolicy {
       const streamerId = payload.streamerId;
       const tokenId =
         payload.jti ?? payload.sub ?? createHash("sha256").update(token).digest("base64url").slice(0, 22);
-      return typeof streamerId === "string" ? { streamerId, tokenId } : { tokenId };
+      return { ok: true, claims: typeof streamerId === "string" ? { streamerId, tokenId } : { tokenId } };
     } catch (error) {
-      if (error instanceof joseErrors.JOSEError) return undefined;
-      throw error;
+      if (!(error instanceof joseErrors.JOSEError)) throw error;
+      return { ok: false, why: tokenProblem(error) };
     }
   }
+}
+
+function refused(message: string): AccessDecision {
+  return { ok: false, code: HandshakeError.Unauthorized, message };
+}
+
+/** What is wrong with a player token, from jose's error (never the token itself). */
+function tokenProblem(error: InstanceType<typeof joseErrors.JOSEError>): string {
+  if (error instanceof joseErrors.JWTExpired) {
+    return "the player token has expired: ask the operator for a new player link";
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return "the player token's signature does not match this hub's secret (forged, or signed before the secret changed): ask for a new link";
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) {
+    return "the player token must be signed with HS256";
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return `the player token's '${error.claim}' claim is wrong (${error.reason}): it was not issued by this hub for players`;
+  }
+  return "the player token is not a well-formed JWT: open the player link exactly as issued";
 }
 
 /** Whether an origin's host is an IP address or localhost: a name DNS rebinding cannot give another site. */

@@ -121,6 +121,119 @@ describe("player tokens", () => {
   });
 });
 
+/** A refused handshake's code and sentence. */
+function refusedWith(url: string, auth: object): Promise<{ code: string; message: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = io(url, { transports: ["websocket"], auth, reconnection: false, forceNew: true });
+    socket.on("connect", () => {
+      socket.disconnect();
+      reject(new Error("handshake was accepted"));
+    });
+    socket.on("connect_error", (error) => {
+      socket.disconnect();
+      const { data } = error as unknown as { data: { code: string; message: string } };
+      resolve(data);
+    });
+  });
+}
+
+describe("resume tokens", () => {
+  it("rotate on every resume: the new one is in the config, the old one resumes nothing", async () => {
+    const h = await startHub();
+    hub = h;
+    const { p, sessionId } = await h.session("cam1");
+    const first = p.resumeToken;
+    await p.drop();
+    const back = await h.player({ resumeToken: first });
+    expect(await back.next("resumed")).toEqual({ type: "resumed", sessionIds: [sessionId] });
+    const second = back.resumeToken;
+    expect(second).not.toBe(first);
+    await back.drop();
+    // A copy of the old token (stolen, replayed) takes nothing over.
+    const thief = await h.player({ resumeToken: first });
+    expect(await thief.next("resumed")).toEqual({ type: "resumed", sessionIds: [] });
+    const again = await h.player({ resumeToken: second });
+    expect(await again.next("resumed")).toEqual({ type: "resumed", sessionIds: [sessionId] });
+  });
+
+  it("resume nothing once the player token the peer was admitted with has expired", async () => {
+    const h = await closedHub();
+    await h.streamer("cam1", { key: KEY });
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("heartline")
+      .setAudience("heartline-player")
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode(SECRET));
+    const p = await h.player({ token });
+    const resumeToken = p.resumeToken;
+    await p.drop();
+    await sleep(3100);
+    const refused = await refusedWith(h.url, { role: "player", resumeToken });
+    expect(refused.code).toBe("unauthorized");
+    expect(refused.message).toMatch(/cannot resume.*expired/);
+  });
+
+  it("resume nothing once the streamer key was removed by a reload", async () => {
+    const h = await closedHub();
+    const s = await h.streamer("cam1", { key: KEY });
+    const resumeToken = s.resumeToken;
+    await s.drop();
+    const next = structuredClone(h.config);
+    next.auth.streamerKeys = [{ key: BOUND_KEY, streamerIds: ["cam-bound"] }];
+    h.hub.reconfigure(next);
+    const refused = await refusedWith(h.url, { role: "streamer", streamerId: "cam1", resumeToken });
+    expect(refused).toMatchObject({ code: "unauthorized" });
+    expect(refused.message).toMatch(/^cannot resume.*not one of the hub's keys/);
+  });
+});
+
+describe("refusals say exactly what was wrong", () => {
+  it("open mode refuses a wrong streamer key, as it refuses a bad player token, each saying so", async () => {
+    const h = await startHub({ auth: { open: true, streamerKeys: [{ key: KEY }] } });
+    hub = h;
+    const wrongKey = await refusedWith(h.url, {
+      role: "streamer",
+      streamerId: "cam1",
+      key: "wrong-key-0123456789",
+    });
+    expect(wrongKey.code).toBe("unauthorized");
+    expect(wrongKey.message).toContain("not one of the hub's keys");
+    const badToken = await refusedWith(h.url, { role: "player", token: "not-a-jwt" });
+    expect(badToken.code).toBe("unauthorized");
+    expect(badToken.message).toContain("player token");
+    // Without a key or token, open mode still admits both.
+    await h.streamer("cam1");
+    await h.player();
+  });
+
+  it("a malformed resume token is named in the refusal", async () => {
+    const h = await startHub();
+    hub = h;
+    const refused = await refusedWith(h.url, { role: "player", resumeToken: "short" });
+    expect(refused.code).toBe("invalid-handshake");
+    expect(refused.message).toContain("auth.resumeToken");
+  });
+
+  it("an expired player token is told apart from a forged one", async () => {
+    const h = await closedHub();
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("heartline")
+      .setAudience("heartline-player")
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(new TextEncoder().encode(SECRET));
+    expect((await refusedWith(h.url, { role: "player", token: expired })).message).toContain("expired");
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("heartline")
+      .setAudience("heartline-player")
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode("another-secret-0123456789abcdef-000"));
+    expect((await refusedWith(h.url, { role: "player", token: forged })).message).toContain("signature");
+  });
+});
+
 describe("origins", () => {
   it("admits the hub's own origin and allowed ones by exact match; refuses null and look-alikes", async () => {
     const h = await startHub({ allowedOrigins: ["https://play.example.com"] });
@@ -378,7 +491,7 @@ describe("limits", () => {
 });
 
 describe("streamer churn (open mode)", () => {
-  it("pushes the streamer list to players at most every 500 ms, each list with every change so far", async () => {
+  it("pushes the streamer list at once for 5 changes, then at most every 500 ms, each list with every change so far", async () => {
     const h = await startHub();
     hub = h;
     const p = await h.player();
@@ -390,8 +503,8 @@ describe("streamer churn (open mode)", () => {
       Array.from({ length: 20 }, (_, i) => `cam${i}`).sort(),
     );
     const lists = p.seen.filter((m) => m.type === "streamerList").length;
-    // One at once, then one per 500 ms at most (plus the trailing one), not one per streamer.
-    expect(lists).toBeLessThanOrEqual(2 + Math.ceil(elapsed / 500));
+    // Five at once, then one per 500 ms at most (plus the trailing one), not one per streamer.
+    expect(lists).toBeLessThanOrEqual(6 + Math.ceil(elapsed / 500));
     expect(lists).toBeLessThan(20);
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { Logger } from "pino";
 import type { IncomingMessage } from "node:http";
-import { ErrorCode, HandshakeError, MESSAGE_EVENT } from "@heartline/shared";
+import { ErrorCode, HandshakeError, MESSAGE_EVENT, type HandshakeAuth } from "@heartline/shared";
 import { clientAddressOf } from "../access/forwarded.js";
 import type { HubConfig } from "@heartline/shared/config";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
@@ -22,10 +22,12 @@ import type { HubServer, HubSocket } from "./types.js";
 const PLAYERS_ROOM = "players";
 
 /**
- * The streamer list goes to every player at most this often: each list costs players x streamers,
- * so churning streamers (anyone may stream in open mode) must not make the hub push one per change.
+ * The streamer list goes to every player at once for the first STREAMER_LIST_BURST changes, then
+ * at most every STREAMER_LIST_INTERVAL_MS: each list costs players x streamers, so churning
+ * streamers (anyone may stream in open mode) must not make the hub push one per change.
  */
 export const STREAMER_LIST_INTERVAL_MS = 500;
+export const STREAMER_LIST_BURST = 5;
 
 /**
  * socket.io disconnect reasons that mean "goodbye", not "lost": the peer or the hub closed the
@@ -75,12 +77,20 @@ export class SocketIoGateway {
   #config: GatewayConfig;
   readonly #log: Logger;
   #streamerListQueued = false;
-  #streamerListSentAt = Number.NEGATIVE_INFINITY;
+  readonly #streamerLists = new TokenBucket(1000 / STREAMER_LIST_INTERVAL_MS, STREAMER_LIST_BURST, () =>
+    systemClock.now(),
+  );
   /**
    * Open engine.io connections per client address, counted from the transport handshake: also
    * those that have not (or never) sent socket.io's CONNECT, and those still being admitted.
    */
   readonly #perAddress = new Map<string, number>();
+  /**
+   * The handshake `auth` (key or token) each peer was admitted with, by socket until it becomes
+   * a peer: re-checked when it resumes. In memory only, never on the socket (which other hub
+   * nodes can fetch) and never logged.
+   */
+  readonly #admittedWith = new WeakMap<object, HandshakeAuth>();
 
   constructor(options: SocketIoGatewayOptions) {
     const { io, registry, logger, crossNode } = options;
@@ -105,6 +115,8 @@ export class SocketIoGateway {
           trustProxy: () => this.#config.trustProxy,
           refused: (code) => this.#probe?.handshakeRefused(code),
           refusals: this.#router.refusals,
+          admitted: (socket, auth) => this.#admittedWith.set(socket, auth),
+          admittedWith: (peer) => this.#admittedWith.get(peer),
           claimStreamerId: async (streamerId, resumeToken) =>
             crossNode ? crossNode.claimStreamerId(streamerId, resumeToken) : { ok: true },
         },
@@ -128,23 +140,21 @@ export class SocketIoGateway {
   }
 
   /**
-   * Tells every heartline player on this node the streamer list changed: at once after a quiet
-   * spell, then at most every STREAMER_LIST_INTERVAL_MS, each list carrying every change since
+   * Tells every heartline player on this node the streamer list changed: at once while changes
+   * are few, then at most every STREAMER_LIST_INTERVAL_MS, each list carrying every change since
    * the last. Each node tells its own players (`local`): the list includes other nodes'.
    */
   streamersChanged(): void {
     if (this.#streamerListQueued) return;
     this.#streamerListQueued = true;
-    const wait = Math.max(0, this.#streamerListSentAt + STREAMER_LIST_INTERVAL_MS - systemClock.now());
     const send = (): void => {
       this.#streamerListQueued = false;
-      this.#streamerListSentAt = systemClock.now();
       this.#io.local
         .to(PLAYERS_ROOM)
         .emit(MESSAGE_EVENT, { type: "streamerList", streamers: this.#router.streamerList() });
     };
-    if (wait === 0) setImmediate(send);
-    else setTimeout(send, wait).unref();
+    if (this.#streamerLists.take()) setImmediate(send);
+    else setTimeout(send, STREAMER_LIST_INTERVAL_MS).unref();
   }
 
   #onConnection(socket: HubSocket): void {
@@ -183,6 +193,9 @@ export class SocketIoGateway {
       // A reconnect can beat the hub to noticing the old socket died (half-open TCP): the
       // token proves the identity, so the old socket is dropped (below) without ending anything.
       previous = peer.attach(transport);
+      // A resume token works once: the peer gets a new one in the config below, so a copy of the
+      // old one (stolen, or replayed) can no longer take this peer over.
+      this.#registry.rotateResumeToken(peer);
     } else {
       const added = this.#registry.addPeer(
         auth.role,
@@ -199,6 +212,8 @@ export class SocketIoGateway {
       }
       peer = added;
       peer.onlyStreamerId = socket.data.onlyStreamerId;
+      const admittedWith = this.#admittedWith.get(socket);
+      if (admittedWith) this.#admittedWith.set(peer, admittedWith);
       if (socket.data.tokenId !== undefined) this.#router.tokens.bind(peer, socket.data.tokenId);
     }
     peer.features = new Set(auth.features);

@@ -8,12 +8,21 @@
  */
 import { HandshakeAuthSchema, HandshakeError, type HandshakeAuth } from "@heartline/shared";
 import type { Logger } from "pino";
-import type { AccessPolicy } from "../access/AccessPolicy.js";
+import type { AccessDecision, AccessPolicy } from "../access/AccessPolicy.js";
 import { clientAddressOf, ownOriginOf, type TrustProxy } from "../access/forwarded.js";
 import { RefusalLog } from "../access/RefusalLog.js";
 import type { Peer } from "../sessions/Peer.js";
 import { forgetHandshakeSecrets, withoutSecrets } from "./forgetSecrets.js";
 import type { HubSocket } from "./types.js";
+
+/** What a malformed field of `auth` must look like, by field. */
+const FIELD_PROBLEMS: Record<string, string> = {
+  resumeToken:
+    "auth.resumeToken is malformed: send the resumeToken string (16-128 characters) of the hub's last config unchanged, or leave it out to connect afresh",
+  key: "auth.key is malformed: a streamer key is a string of 1-256 characters",
+  token:
+    "auth.token is malformed: a player token is a string of 1-4096 characters (the token of your player link)",
+};
 
 export interface HandshakeRefusal extends Error {
   data: { code: HandshakeError; message: string };
@@ -48,11 +57,15 @@ export function checkHandshake(auth: unknown, context: HandshakeContext): Handsh
         ),
       };
     }
+    // Name the field that is wrong, so a client written from the docs knows what to fix.
+    const field = parsed.error.issues.map((issue) => issue.path[0]).find((key) => typeof key === "string");
+    const known = field === undefined ? undefined : FIELD_PROBLEMS[field];
     return {
       ok: false,
       error: refusal(
         HandshakeError.InvalidHandshake,
-        'auth must be {role: "streamer", streamerId, key?, resumeToken?} or {role: "player", token?, resumeToken?}',
+        known ??
+          'auth must be {role: "streamer", streamerId, key?, resumeToken?} or {role: "player", token?, resumeToken?}',
       ),
     };
   }
@@ -85,6 +98,10 @@ export interface HandshakeMiddlewareOptions extends HandshakeContext {
   refused?(code: HandshakeError): void;
   /** Throttles the refusal lines (a flood of handshakes must not flood the log). */
   refusals?: RefusalLog;
+  /** The key or token a new peer was admitted with (kept in memory, off the socket), for resumes. */
+  admitted?(socket: HubSocket, auth: HandshakeAuth): void;
+  /** What a peer was admitted with: re-checked when it resumes (expiry, rotated keys). */
+  admittedWith?(peer: Peer): HandshakeAuth | undefined;
   /** Sockets currently open from this address. */
   connectionsFrom(address: string): number;
   connectionsPerIp(): number;
@@ -142,14 +159,24 @@ export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Lo
       refuse(socket, next, result.error);
       return;
     }
-    // A resume token is a secret issued after the peer was admitted: it needs no key again.
-    const decision = result.resume
-      ? Promise.resolve({
-          ok: true as const,
-          onlyStreamerId: result.resume.onlyStreamerId,
-          tokenId: undefined,
-        })
-      : options.access.check(result.auth);
+    // A resume token stands in for the key or token the peer was admitted with, which is checked
+    // again: a player token that expired or a key removed since (a reload) resumes nothing.
+    const resumed = result.resume;
+    const credentials = resumed ? options.admittedWith?.(resumed) : undefined;
+    const recheck: Promise<AccessDecision> = credentials
+      ? options.access.check(credentials)
+      : Promise.resolve({ ok: true, onlyStreamerId: undefined });
+    const decision: Promise<AccessDecision> = !resumed
+      ? options.access.check(result.auth)
+      : recheck.then((again): AccessDecision =>
+          again.ok
+            ? { ok: true, onlyStreamerId: resumed.onlyStreamerId, tokenId: undefined }
+            : {
+                ok: false,
+                code: again.code,
+                message: `cannot resume: the credential this peer was admitted with is no longer valid (${again.message}); connect again without resumeToken`,
+              },
+        );
     const { auth } = result;
     const claim = async (): Promise<{ ok: true } | { ok: false; heldBy: string }> =>
       auth.role === "streamer" && !result.resume && options.claimStreamerId
@@ -179,6 +206,7 @@ export function handshakeMiddleware(options: HandshakeMiddlewareOptions, log: Lo
         socket.data.resume = result.resume;
         socket.data.onlyStreamerId = access.onlyStreamerId;
         socket.data.tokenId = access.tokenId;
+        if (!result.resume) options.admitted?.(socket, auth);
         next();
       },
       (error: unknown) => {
