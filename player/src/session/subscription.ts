@@ -14,10 +14,10 @@ import type { VideoFigures } from "../peer/receive-stats.js";
 export const STATS_SAMPLE_MS = 1000;
 
 /** A media check ignores frames decoded this soon after it is asked: they may be buffered ones. */
-export const MEDIA_CHECK_DRAIN_MS = 200;
+export const MEDIA_CHECK_DRAIN_MS = 400;
 
 /** How long a media check watches for frames or data-channel pings from the streamer. */
-export const MEDIA_CHECK_WINDOW_MS = 500;
+export const MEDIA_CHECK_WINDOW_MS = 250;
 
 /** What one session measured and was told; all of it goes with the subscription. */
 export interface SessionFigures {
