@@ -150,3 +150,50 @@ describe("the /admin namespace", () => {
     expect(reason).toBe("io server disconnect");
   });
 });
+
+describe("a dashboard that stops reading", () => {
+  it("is disconnected once its outbound buffer passes limits.maxBufferedBytes", async () => {
+    const { default: WebSocket } = await import("ws");
+    hub = await startHub({
+      admin: { token: TOKEN },
+      limits: {
+        maxBufferedBytes: 64 * 1024,
+        subscriptionsPerPlayer: 1000,
+        messageBurst: 5000,
+        messagesPerSecond: 5000,
+      },
+      maxPlayers: 1000,
+    });
+    const h = hub;
+    const ws = new WebSocket(`${h.url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`);
+    const connected = new Promise<void>((resolve) => {
+      ws.on("message", (data: Buffer) => {
+        const frame = data.toString();
+        if (frame.startsWith("0")) ws.send(`40/admin,${JSON.stringify({ token: TOKEN })}`);
+        if (frame.startsWith("40/admin")) resolve();
+      });
+    });
+    await connected;
+    // Stop reading: the kernel's buffers fill, then the hub's.
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const streamer = await h.streamer("cam1");
+    const player = await h.player();
+    for (let i = 0; i < 60; i += 1) player.send({ type: "subscribe", streamerId: "cam1" });
+    for (let i = 0; i < 60; i += 1) await player.next("sessionStarted");
+    // Every ending makes a snapshot of some 60 sessions and the endings so far.
+    const warned = () =>
+      h.logs.some(
+        (l) => l.msg === "disconnecting a stalled dashboard (outbound buffer over limits.maxBufferedBytes)",
+      );
+    for (let round = 0; round < 400 && !warned(); round += 1) {
+      player.send({ type: "subscribe", streamerId: "cam1" });
+      const { sessionId } = await player.next("sessionStarted");
+      player.send({ type: "unsubscribe", sessionId });
+      await player.next("sessionClosed");
+    }
+    expect(warned()).toBe(true);
+    expect(h.hub.io.of("/admin").sockets.size).toBe(0);
+    ws.terminate();
+    streamer.close();
+  }, 60_000);
+});
