@@ -149,3 +149,18 @@ export function socketStates(): SocketStates | null {
     return null;
   }
 }
+
+/**
+ * Seconds a process has waited on a run queue, ready but not running (/proc/<pid>/schedstat,
+ * field 2, ns; summed over its threads would be exact, the main thread is what a Node event loop
+ * waits in). Low CPU with a high wait is a starved process, not an idle one.
+ */
+export function runQueueWaitSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const wait = Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(/\s+/)[1]);
+    return Number.isFinite(wait) ? wait / 1e9 : null;
+  } catch {
+    return null;
+  }
+}

@@ -768,6 +768,7 @@ function formatBox(report: Report, out: string[]): void {
         "fds: open peak / soft limit, per process",
         "hub CPU % connecting",
         "load CPU % connecting, per worker",
+        "run-queue wait % connecting, per process",
         "TCP while connecting: listen overflows / drops / attempt fails / resets / RTOs",
         "sockets after connect: established / TIME_WAIT (before)",
       ],
@@ -783,6 +784,9 @@ function formatBox(report: Report, out: string[]): void {
             .join(", "),
           s.box.hubCpuPercentConnecting,
           s.box.loadCpuPercentConnectingByWorker.join(", "),
+          Object.entries(s.box.runQueueWaitPercentConnecting)
+            .map(([name, w]) => `${name} ${cell(w ?? Number.NaN)}`)
+            .join(", "),
           t
             ? `${t.listenOverflows} / ${t.listenDrops} / ${t.attemptFails} / ${t.estabResets} / ${t.timeouts}`
             : "n/a",

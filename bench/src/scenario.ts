@@ -10,6 +10,7 @@ import { LoadFleet } from "./LoadFleet.js";
 import {
   boxLimits,
   processFds,
+  runQueueWaitSeconds,
   socketStates,
   tcpCounters,
   tcpDelta,
@@ -84,6 +85,11 @@ export interface BoxReport {
   /** CPU over the connect phase: the hubs together, and each load worker (100 = one core). */
   hubCpuPercentConnecting: number;
   loadCpuPercentConnectingByWorker: number[];
+  /**
+   * Each process's time waiting on a run queue over the connect phase, % of the phase: CPU it
+   * wanted and did not get (the box's other work). High with low CPU: starved, not idle.
+   */
+  runQueueWaitPercentConnecting: Record<string, number | null>;
 }
 
 export interface WindowResult {
@@ -202,6 +208,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     };
     const socketsBefore = socketStates();
     const tcpBefore = tcpCounters();
+    const waitBefore = new Map(processes().map(([name, pid]) => [name, runQueueWaitSeconds(pid)]));
     const hubCpuBefore = hub.cpuSeconds();
     const loadCpuBefore = fleet.cpuSecondsByWorker();
     const connectStarted = Date.now();
@@ -232,6 +239,18 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         ((hub.cpuSeconds().reduce((a, b) => a + b, 0) - hubCpuBefore.reduce((a, b) => a + b, 0)) /
           connectSeconds) *
           100,
+      ),
+      runQueueWaitPercentConnecting: Object.fromEntries(
+        processes().map(([name, pid]) => {
+          const after = runQueueWaitSeconds(pid);
+          const before = waitBefore.get(name);
+          return [
+            name,
+            after === null || before === null || before === undefined
+              ? null
+              : round(((after - before) / connectSeconds) * 100),
+          ];
+        }),
       ),
       loadCpuPercentConnectingByWorker: fleet
         .cpuSecondsByWorker()

@@ -58,6 +58,7 @@ function scenario(over: Partial<ScenarioResult> = {}): ScenarioResult {
       socketsAfterConnect: null,
       hubCpuPercentConnecting: 10,
       loadCpuPercentConnectingByWorker: [20],
+      runQueueWaitPercentConnecting: { "hub heartline": 1 },
     },
     hubLog: ["last line of the hub"],
     ...over,
