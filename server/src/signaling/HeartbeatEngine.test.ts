@@ -65,10 +65,12 @@ function beat(s: TestPeer, p: TestPeer, sessionId: string) {
   };
 }
 
+/** The session's state changes as an end saw them (a media-only update repeats the state: skipped). */
 const states = (peer: TestPeer, sessionId: string): string[] =>
   peer.seen
     .filter((m) => m.type === "sessionState" && m.sessionId === sessionId)
-    .map((m) => (m.type === "sessionState" ? `${m.state}${m.late ? `:${m.late}` : ""}` : ""));
+    .map((m) => (m.type === "sessionState" ? `${m.state}${m.late ? `:${m.late}` : ""}` : ""))
+    .filter((state, i, all) => i === 0 || state !== all[i - 1]);
 
 describe("stale before closed", () => {
   it("tells both ends live on the first pong, stale when the player misses a beat, live when it is back", async () => {
