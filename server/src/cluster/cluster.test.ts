@@ -527,7 +527,11 @@ describe("anyone who can publish to the cluster's Redis", () => {
       reconnection: false,
       forceNew: true,
     });
-    await new Promise<void>((resolve) => dashboard.once("connect", () => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      dashboard.once("connect", () => {
+        resolve();
+      }),
+    );
     const secrets = [streamerKey, token, ADMIN_TOKEN, s.resumeToken, p.resumeToken];
     const listen = await eavesdrop();
     const redisClient = attacker();
