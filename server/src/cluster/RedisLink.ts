@@ -5,10 +5,9 @@
  *
  * - commands and publishes fail at once (no offline queue), so a cross-node operation answers
  *   its sender with an error instead of hanging, and nothing stale is sent after recovery;
- * - every publish and (un)subscribe the socket.io adapter makes is caught.
- *   `@socket.io/redis-adapter` does not handle the promises of these calls, and an unhandled
- *   rejection ends a Node process: without this guard a Redis outage crashes every hub within
- *   seconds;
+ * - every publish and (un)subscribe the cluster bus makes is caught: an unhandled rejection
+ *   ends a Node process, so without this guard a Redis outage would crash every hub within
+ *   seconds (as it did with the socket.io Redis adapter, which never handled these promises);
  * - subscriptions made while Redis is down wait for it (and are restored after every
  *   reconnect), so a hub that starts before Redis still hears the cluster once Redis is up.
  */
