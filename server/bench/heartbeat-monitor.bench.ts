@@ -79,17 +79,19 @@ const countingClock: Clock = {
   },
 };
 
+const TIMINGS = {
+  timeoutMs: TIMEOUT,
+  staleAfterMs: INTERVAL * 1.5,
+  answerGraceMs: INTERVAL,
+  detector: "adaptive",
+  intervalMs: INTERVAL,
+  pauseToleranceMs: INTERVAL / 2,
+} as const;
+
 const ids = Array.from({ length: SESSIONS }, (_, i) => `session-${i}`);
 const lapses: number[] = [];
 const monitor = new HeartbeatMonitor({
-  timings: {
-    timeoutMs: TIMEOUT,
-    staleAfterMs: INTERVAL * 1.5,
-    answerGraceMs: INTERVAL,
-    detector: "adaptive",
-    intervalMs: INTERVAL,
-    pauseToleranceMs: INTERVAL / 2,
-  },
+  timings: TIMINGS,
   clock: countingClock,
   listener: {
     stale: () => undefined,
@@ -135,14 +137,7 @@ monitor.clear();
 const lapsing = ids.slice(0, Math.max(1, Math.floor(SESSIONS / 10)));
 const deadlines = new Map<string, number>();
 const precision = new HeartbeatMonitor({
-  timings: {
-    timeoutMs: TIMEOUT,
-    staleAfterMs: INTERVAL * 1.5,
-    answerGraceMs: INTERVAL,
-    detector: "adaptive",
-    intervalMs: INTERVAL,
-    pauseToleranceMs: INTERVAL / 2,
-  },
+  timings: TIMINGS,
   clock: systemClock,
   listener: {
     stale: () => undefined,

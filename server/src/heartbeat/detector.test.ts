@@ -20,6 +20,15 @@ import {
 const INTERVAL = 5000;
 const TIMEOUT = 15_000;
 const PAUSE = 3000;
+/** The monitor's timings at the defaults, adaptive. */
+const TIMINGS = {
+  timeoutMs: TIMEOUT,
+  staleAfterMs: INTERVAL * 1.5,
+  answerGraceMs: INTERVAL,
+  detector: "adaptive",
+  intervalMs: INTERVAL,
+  pauseToleranceMs: PAUSE,
+} as const;
 const SETTINGS: DetectorSettings = {
   kind: "adaptive",
   intervalMs: INTERVAL,
@@ -126,14 +135,7 @@ describe("HeartbeatMonitor with the adaptive detector", () => {
         events.push({ kind, end, at: now() });
       };
     monitor = new HeartbeatMonitor({
-      timings: {
-        timeoutMs: TIMEOUT,
-        staleAfterMs: INTERVAL * 1.5,
-        answerGraceMs: INTERVAL,
-        detector: "adaptive",
-        intervalMs: INTERVAL,
-        pauseToleranceMs: PAUSE,
-      },
+      timings: TIMINGS,
       clock: systemClock,
       listener: {
         stale: record("stale"),
@@ -278,14 +280,7 @@ describe("HeartbeatMonitor: a probe answered is not a beat", () => {
     const suspects: number[] = [];
     let lapsedAt = Number.NaN;
     const monitor: HeartbeatMonitor = new HeartbeatMonitor({
-      timings: {
-        timeoutMs: TIMEOUT,
-        staleAfterMs: INTERVAL * 1.5,
-        answerGraceMs: INTERVAL,
-        detector: "adaptive",
-        intervalMs: INTERVAL,
-        pauseToleranceMs: PAUSE,
-      },
+      timings: TIMINGS,
       clock: systemClock,
       listener: {
         stale: () => undefined,
