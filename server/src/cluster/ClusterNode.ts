@@ -369,22 +369,28 @@ export class ClusterNode {
     return true;
   }
 
-  /** Asks `node` to open the streamer's half of a session. */
-  async requestOpen(node: string, request: OpenRequest): Promise<OpenResult> {
+  /**
+   * Asks `node` to open the streamer's half of a session. `settled` gets the answer (or the
+   * timeout) synchronously, while the answer's envelope is being handled: relays and a close
+   * may follow `opened` in the same read from Redis, and they must find the session started.
+   * A promise would settle a tick later, after them: the player would get an offer for a
+   * session it was never told of, and a close would be dropped with the session still pending.
+   */
+  requestOpen(node: string, request: OpenRequest, settled: (result: OpenResult) => void): void {
     const unavailable = (why: string): OpenResult => ({
       ok: false,
       code: ErrorCode.ClusterUnavailable,
       message: `streamer '${request.streamerId}' is on hub node ${node}, which ${why}; try again in a few seconds`,
     });
-    if (!this.send({ kind: "open", to: node, ...request }))
-      return unavailable("this hub cannot reach (Redis is down)");
-    return new Promise((resolve) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#pending.delete(request.sessionId);
-        resolve(unavailable(`did not answer within ${this.#requestTimeoutMs} ms`));
-      }, this.#requestTimeoutMs);
-      this.#pending.set(request.sessionId, { resolve, timer });
-    });
+    if (!this.send({ kind: "open", to: node, ...request })) {
+      settled(unavailable("this hub cannot reach (Redis is down)"));
+      return;
+    }
+    const timer = this.#clock.setTimeout(() => {
+      this.#pending.delete(request.sessionId);
+      settled(unavailable(`did not answer within ${this.#requestTimeoutMs} ms`));
+    }, this.#requestTimeoutMs);
+    this.#pending.set(request.sessionId, { resolve: settled, timer });
   }
 
   /** The cluster as Redis describes it (for the API); throws ClusterUnavailableError while down. */

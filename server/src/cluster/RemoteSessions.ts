@@ -143,24 +143,27 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
       player.protocol,
     );
     const session = this.#registry.openPending(streamer, player);
-    const result = await this.#cluster.requestOpen(node, {
-      sessionId: session.id,
-      streamerId,
-      playerId: player.id,
-      ...(player.protocol === "heartline" ? {} : { protocol: player.protocol }),
+    return new Promise((resolve) => {
+      const request = {
+        sessionId: session.id,
+        streamerId,
+        playerId: player.id,
+        ...(player.protocol === "heartline" ? {} : { protocol: player.protocol }),
+      };
+      // Settled while `opened` is handled, before the relays that may follow it (ClusterNode).
+      this.#cluster.requestOpen(node, request, (result) => {
+        if (!result.ok) {
+          // Forget the half-made session without telling anyone: the player gets the refusal.
+          this.#registry.close(session, "unsubscribed", { fromRemote: true });
+        } else if (!this.#registry.confirm(session)) {
+          this.#log.info(
+            { sessionId: session.id },
+            "cross-node session closed before the streamer's node accepted it",
+          );
+        }
+        resolve(result);
+      });
     });
-    if (!result.ok) {
-      // Forget the half-made session without telling anyone: the player gets the refusal.
-      this.#registry.close(session, "unsubscribed", { fromRemote: true });
-      return result;
-    }
-    if (!this.#registry.confirm(session)) {
-      this.#log.info(
-        { sessionId: session.id },
-        "cross-node session closed before the streamer's node accepted it",
-      );
-    }
-    return { ok: true };
   }
 
   // ---- ClusterHandlers: what other nodes say ------------------------------------------------

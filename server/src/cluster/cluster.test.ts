@@ -472,6 +472,58 @@ describe("what other nodes send", () => {
   });
 });
 
+describe("a node that answers an open and relays at once", () => {
+  it("has its relays and its close reach the player after sessionStarted, in the order sent", async () => {
+    // The test plays node a on a raw client, so that `opened`, the streamer's offer and a close
+    // leave in one pipeline and reach node b in one read (two real nodes do that only when the
+    // streamer answers fast: the cause of a player that never saw its offer, and of one that
+    // was never told its session ended).
+    const b = await node("b");
+    const fake = attacker();
+    const listener = attacker();
+    const header = { from: "a", inc: Date.now(), seq: 0 };
+    const frame = (env: Record<string, unknown>): string =>
+      encodeFrame(CLUSTER_SECRET, { ...header, seq: ++header.seq, ts: Date.now() }, { from: "a", ...env });
+    await fake.hset(`${keyPrefix}:node:a:streamers`, "cam1", "0");
+    const beats = setInterval(() => {
+      void fake.publish(`${keyPrefix}:bus`, frame({ kind: "beat", streamers: 1, timeoutMs: TIMEOUT }));
+    }, INTERVAL / 2);
+    try {
+      const opens: { sessionId: string }[] = [];
+      listener.on("message", (_channel: string, message: string) => {
+        const { env } = JSON.parse(message.slice(message.indexOf(".") + 1)) as {
+          env: { kind: string; sessionId: string };
+        };
+        if (env.kind === "open") opens.push(env);
+      });
+      await listener.subscribe(`${keyPrefix}:bus:a`);
+      await fake.set(`${keyPrefix}:streamer:cam1`, "a");
+      const p = await playerSeeing(b, "cam1");
+      p.send({ type: "subscribe", streamerId: "cam1" });
+      await eventually(() => {
+        expect(opens).toHaveLength(1);
+      });
+      const sessionId = opens[0]?.sessionId ?? "";
+      const to = { to: "b", sessionId };
+      await fake
+        .pipeline()
+        .publish(`${keyPrefix}:bus:b`, frame({ kind: "opened", ...to }))
+        .publish(
+          `${keyPrefix}:bus:b`,
+          frame({ kind: "relay", ...to, message: { type: "offer", sessionId, sdp: "v=0\r\n" } }),
+        )
+        .publish(`${keyPrefix}:bus:b`, frame({ kind: "close", ...to, reason: "kicked" }))
+        .exec();
+      expect(await p.next("sessionClosed")).toMatchObject({ sessionId, reason: "kicked" });
+      const order = p.seen.filter((m) => "sessionId" in m && m.sessionId === sessionId).map((m) => m.type);
+      expect(order).toEqual(["sessionStarted", "offer", "sessionClosed"]);
+      expect(b.hub.registry.sessionCount).toBe(0);
+    } finally {
+      clearInterval(beats);
+    }
+  });
+});
+
 describe("anyone who can publish to the cluster's Redis", () => {
   it("cannot kill a node with garbage: on the bus it is counted, logged and dropped", async () => {
     const a = await node("a");
