@@ -13,10 +13,11 @@ export interface SocketData {
   tokenId?: string | undefined;
 }
 
-/** Between hub nodes (multi-node mode): one event, validated on receipt (cluster/envelopes.ts). */
-export interface ServerSideEvents {
-  "heartline:cluster": (envelope: unknown) => void;
-}
+/**
+ * No server-side events: hub nodes talk on their own signed Redis channels (cluster/ClusterBus.ts),
+ * not through socket.io, so an emit between servers reaches no handler.
+ */
+export type ServerSideEvents = Record<string, never>;
 
 export type HubServer = Server<HubListenEvents, HubEmitEvents, ServerSideEvents, SocketData>;
 export type HubSocket = Socket<HubListenEvents, HubEmitEvents, ServerSideEvents, SocketData>;
