@@ -29,13 +29,11 @@ export function sessionView(session: Session, clock: Clock): SessionView {
     id: session.id,
     streamerId: session.streamerId,
     playerId: session.player.id,
-    state: session.state === "closed" ? "stale" : session.state,
+    // Only open sessions are shown (a pending one is still connecting, to whoever asks).
+    state: session.state === "closed" ? "stale" : session.state === "pending" ? "connecting" : session.state,
     late: session.late ?? null,
     media: session.media ?? null,
-    elsewhere:
-      session.remoteEnd === undefined || session.remoteNode === undefined
-        ? null
-        : { end: session.remoteEnd, nodeId: session.remoteNode },
+    elsewhere: session.link === undefined ? null : { end: session.link.end, nodeId: session.link.node },
     protocol: session.streamer.protocol,
     startedAt: new Date(Date.now() - ageMs).toISOString(),
     ageMs,
@@ -51,6 +49,7 @@ export function sessionView(session: Session, clock: Clock): SessionView {
 /** Open sessions, oldest first (a cross-node session still being opened is not one yet). */
 export function sessionViews(registry: SessionRegistry, clock: Clock): SessionView[] {
   const views: SessionView[] = [];
-  for (const session of registry.sessions()) if (session.started) views.push(sessionView(session, clock));
+  for (const session of registry.sessions())
+    if (session.state !== "pending") views.push(sessionView(session, clock));
   return views.sort((a, b) => b.ageMs - a.ageMs);
 }

@@ -70,6 +70,11 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     this.#options = options;
     this.#log = options.logger;
     const bridge: SessionBridge = {
+      started: (session) => {
+        const record = this.#record(session);
+        if (record) this.#cluster.sessionStarted(record);
+        if (!session.streamer.remote) this.#cluster.viewersChanged();
+      },
       late: (session, late) => {
         const to = session.remoteNode;
         if (to !== undefined) this.#cluster.send({ kind: "late", to, sessionId: session.id, late });
@@ -78,20 +83,15 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
         const to = session.remoteNode;
         if (to !== undefined) this.#cluster.send({ kind: "close", to, sessionId: session.id, reason });
       },
+      ended: (session) => {
+        if (!session.player.remote) this.#cluster.sessionEnded(session.id);
+        if (!session.streamer.remote) this.#cluster.viewersChanged();
+      },
+      streamersChanged: () => {
+        this.#cluster.streamersChanged();
+      },
     };
     this.#registry.bridge = bridge;
-    this.#registry.observer.on("streamersChanged", () => {
-      this.#cluster.streamersChanged();
-    });
-    this.#registry.observer.on("sessionStarted", (session) => {
-      const record = this.#record(session);
-      if (record) this.#cluster.sessionStarted(record);
-      if (!session.streamer.remote) this.#cluster.viewersChanged();
-    });
-    this.#registry.observer.on("sessionClosed", (session) => {
-      if (!session.player.remote) this.#cluster.sessionEnded(session.id);
-      if (!session.streamer.remote) this.#cluster.viewersChanged();
-    });
   }
 
   get linkUp(): boolean {
@@ -153,8 +153,8 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
       // Settled while `opened` is handled, before the relays that may follow it (ClusterNode).
       this.#cluster.requestOpen(node, request, (result) => {
         if (!result.ok) {
-          // Forget the half-made session without telling anyone: the player gets the refusal.
-          this.#registry.close(session, "unsubscribed", { fromRemote: true });
+          // The player gets the refusal; nobody was told of the session.
+          this.#registry.abandon(session);
         } else if (!this.#registry.confirm(session)) {
           this.#log.info(
             { sessionId: session.id },
@@ -226,7 +226,7 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
 
   close(from: string, sessionId: string, reason: SessionCloseReason): void {
     const session = this.#registry.sharedWith(from, sessionId);
-    if (session) this.#registry.close(session, reason, { fromRemote: true });
+    if (session) this.#registry.remoteClosed(session, reason);
   }
 
   release(from: string, streamerId: string, hash: string): boolean {
@@ -254,7 +254,7 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
 
   peerDropped(node: string): void {
     for (const session of [...this.#registry.sessions()]) {
-      // Not `fromRemote`: the other node is told of each, so one it opened since ends there too.
+      // `close`, not `remoteClosed`: the other node is told of each, so one it opened since ends there too.
       if (session.remoteNode === node) this.#registry.close(session, "hub-link-lost");
     }
   }

@@ -141,7 +141,7 @@ export class HubMetrics {
       collect() {
         const counts = { connecting: 0, live: 0, stale: 0 };
         for (const session of registry.sessions()) {
-          if (session.started && session.state !== "closed") counts[session.state]++;
+          if (session.state !== "pending" && session.state !== "closed") counts[session.state]++;
         }
         for (const state of SESSION_STATES) this.set({ state }, counts[state]);
       },

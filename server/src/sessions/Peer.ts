@@ -45,6 +45,12 @@ export class Peer {
   /** A player admitted with a token for one streamer may only subscribe to that one. */
   onlyStreamerId: string | undefined;
   /**
+   * The identity of the token a player was admitted with (its `jti`, else its subject, else its
+   * digest; see AccessPolicy): `limits.sessionsPerToken` counts the sessions of every player
+   * that presented it. Undefined without a token (open mode). Kept across resumes.
+   */
+  tokenId: string | undefined;
+  /**
    * A streamer whose heartbeat lapsed and that has not been heard since, not even by its
    * transport's own keepalive (its socket may still be open: a hung process). New sessions with
    * it are refused until it is heard again.

@@ -54,15 +54,40 @@ describe("Session state machine", () => {
     expect(s.state).toBe("live");
   });
 
-  it("close is idempotent, keeps the first reason, and freezes the state", () => {
+  it("close is idempotent, says what it closed, keeps the first reason, and freezes the state", () => {
     const s = session();
     s.markProven();
-    expect(s.close("player-left")).toBe(true);
-    expect(s.close("streamer-left")).toBe(false);
+    expect(s.close("player-left")).toBe("live");
+    expect(s.close("streamer-left")).toBeUndefined();
     expect([s.state, s.closeReason]).toEqual(["closed", "player-left"]);
     expect(s.setLate("player")).toBe(false);
     expect(s.markProven()).toBe(false);
     expect(s.state).toBe("closed");
+  });
+
+  it("pending: nothing changes it but start(), and only once; media is not judged before", () => {
+    const streamer = new Peer("s", "streamer", "cam1", "t".repeat(32), transport, "node-b");
+    const player = new Peer("p", "player", undefined, "u".repeat(32), transport);
+    const s = new Session("id", streamer, player, 0, true);
+    expect(s.state).toBe("pending");
+    expect(s.link).toMatchObject({ node: "node-b", end: "streamer", late: false });
+    expect(s.setLate("player")).toBe(false);
+    expect(s.noteFramesDecoded(10)).toBe(false);
+    expect(s.noteFramesDecoded(20)).toBe(false);
+    expect(s.media).toBeUndefined();
+    expect(s.state).toBe("pending");
+    expect(s.start()).toBe(true);
+    expect(s.start()).toBe(false);
+    expect(s.state).toBe("connecting");
+    expect(session().link).toBeUndefined();
+  });
+
+  it("a pending session closed before it started says so", () => {
+    const streamer = new Peer("s", "streamer", "cam1", "t".repeat(32), transport, "node-b");
+    const player = new Peer("p", "player", undefined, "u".repeat(32), transport);
+    const s = new Session("id", streamer, player, 0, true);
+    expect(s.close("unsubscribed")).toBe("pending");
+    expect(s.start()).toBe(false);
   });
 
   it("knows its ends and nobody else", () => {

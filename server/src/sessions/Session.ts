@@ -1,19 +1,24 @@
 /**
  * One streamer-to-player session and its lifecycle, decided here and nowhere else:
  *
- *   connecting --first pong--> live <--late end / back on time--> stale
- *        |  \______________late end______________________________^ |
- *        +-------------------------- close() ----------------------+--> closed
+ *   pending --start()--> connecting --first pong--> live <--late end / back on time--> stale
+ *      |                    |  \______________late end______________________________^ |
+ *      +--------------------+-------------------------- close() ----------------------+--> closed
  *
- * `connecting` becomes `live` on the first pong (a heartbeat made the round trip). An end that
- * missed a beat, or whose socket is away, makes the session `stale`; when no end is late it is
- * `live` again (or `connecting`, if no pong was ever seen). `close()` is idempotent; only the
- * SessionRegistry calls it (it owns teardown).
+ * `pending` is a cross-node session whose streamer's node has not accepted it yet: nobody has
+ * been told of it, its heartbeat is not watched, and nothing about it is announced. Every other
+ * session starts `connecting`, which becomes `live` on the first pong (a heartbeat made the
+ * round trip). An end that missed a beat, or whose socket is away, makes the session `stale`;
+ * when no end is late it is `live` again (or `connecting`, if no pong was ever seen). `close()`
+ * is idempotent; only the SessionRegistry calls it (it owns teardown).
+ *
+ * What only a cross-node session has (the other node's view of its end, what that node was
+ * told) lives in its `link`, not here.
  */
 import type { MediaState, ReceiveStats, SendStats, SessionCloseReason, SessionEnd } from "@heartline/shared";
 import type { Peer } from "./Peer.js";
 
-export type SessionState = "connecting" | "live" | "stale" | "closed";
+export type SessionState = "pending" | "connecting" | "live" | "stale" | "closed";
 
 /** The latest heartbeat data of a session, as the ends reported it. */
 export interface HeartbeatData {
@@ -25,8 +30,25 @@ export interface HeartbeatData {
   receiveStats?: ReceiveStats;
 }
 
+/** A session's link to the hub node that holds its other end (multi-node only). */
+export class RemoteLink {
+  /** That node reported its end late (away or missed a beat), as it last said. */
+  late = false;
+  /** Whether that node was last told that the end here is late. */
+  lateSent = false;
+  /** When a sender here was last told a relay could not leave this node (clock ms). */
+  relayRefusedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    /** The node holding the other end. */
+    readonly node: string,
+    /** Which end that node holds. */
+    readonly end: SessionEnd,
+  ) {}
+}
+
 export class Session {
-  #state: SessionState = "connecting";
+  #state: SessionState;
   #late: SessionEnd | undefined;
   #lateAway = false;
   #proven = false;
@@ -37,18 +59,12 @@ export class Session {
   readonly heartbeat: HeartbeatData = {};
   /** Wall-clock start (epoch ms), for records other processes read. */
   readonly startedAtEpochMs = Date.now();
-  /** Its ends were told it started (false only while a cross-node open is pending). */
-  started = false;
   /** The streamer relayed an offer: it knows of the session (its `playerJoined` arrived). */
   offered = false;
   /** The `mediaCheck` in flight, and the end it asks about (a suspect end, or one away). */
   mediaCheck: { id: string; about: SessionEnd } | undefined;
-  /** Multi-node: the end on another node is late, as that node last reported. */
-  remoteLate = false;
-  /** Multi-node: whether the other node was last told that the end here is late. */
-  localLateSent = false;
-  /** Multi-node: when a sender was last told a relay could not leave this node (clock ms). */
-  relayRefusedAt = Number.NEGATIVE_INFINITY;
+  /** Multi-node: set when one end is held by another hub node (at most one is). */
+  readonly link: RemoteLink | undefined;
 
   constructor(
     readonly id: string,
@@ -56,7 +72,14 @@ export class Session {
     readonly player: Peer,
     /** Clock time (ms) when the session started. */
     readonly startedAt: number,
-  ) {}
+    /** A cross-node session waiting for the streamer's node: starts `pending`. */
+    pending = false,
+  ) {
+    this.#state = pending ? "pending" : "connecting";
+    const remote =
+      streamer.node !== undefined ? "streamer" : player.node !== undefined ? "player" : undefined;
+    this.link = remote === undefined ? undefined : new RemoteLink(this.peerAt(remote).node ?? "", remote);
+  }
 
   get state(): SessionState {
     return this.#state;
@@ -87,16 +110,21 @@ export class Session {
     return end === "streamer" ? this.streamer : this.player;
   }
 
-  /** Multi-node: the end held by another hub node, if any (at most one is). */
+  /** Multi-node: the end held by another hub node, if any. */
   get remoteEnd(): SessionEnd | undefined {
-    if (this.streamer.remote) return "streamer";
-    if (this.player.remote) return "player";
-    return undefined;
+    return this.link?.end;
   }
 
   /** The node holding the other end, when it is on another node. */
   get remoteNode(): string | undefined {
-    return this.streamer.node ?? this.player.node;
+    return this.link?.node;
+  }
+
+  /** The streamer's node accepted a pending session. Returns false unless it was pending. */
+  start(): boolean {
+    if (this.#state !== "pending") return false;
+    this.#state = "connecting";
+    return true;
   }
 
   /** A heartbeat made the round trip. Returns whether the state changed. */
@@ -117,7 +145,7 @@ export class Session {
    * the late end or its being away changed.
    */
   setLate(late: SessionEnd | undefined, away = false): boolean {
-    if (this.#state === "closed") return false;
+    if (this.#state === "closed" || this.#state === "pending") return false;
     if (late !== undefined) {
       if (this.#state === "stale" && this.#late === late && this.#lateAway === away) return false;
       this.#state = "stale";
@@ -145,19 +173,21 @@ export class Session {
     const previous = this.#framesDecoded;
     this.#framesDecoded = framesDecoded;
     // A new peer connection starts counting again: only a new baseline, not a verdict.
-    if (previous === undefined || framesDecoded < previous || this.#state === "closed") return false;
+    if (previous === undefined || framesDecoded < previous) return false;
+    if (this.#state === "closed" || this.#state === "pending") return false;
     const next: MediaState = framesDecoded > previous ? "flowing" : "stalled";
     if (next === this.#media) return false;
     this.#media = next;
     return true;
   }
 
-  /** Returns false if it was already closed. */
-  close(reason: SessionCloseReason): boolean {
-    if (this.#state === "closed") return false;
+  /** Closes it; returns the state it was in, or undefined if it was already closed. */
+  close(reason: SessionCloseReason): Exclude<SessionState, "closed"> | undefined {
+    const from = this.#state;
+    if (from === "closed") return undefined;
     this.#state = "closed";
     this.#late = undefined;
     this.#closeReason = reason;
-    return true;
+    return from;
   }
 }

@@ -2,13 +2,23 @@
  * Every peer, streamer and session the hub knows, and the one place that decides teardown:
  * whatever ends a session (a heartbeat lapse, a disconnect past its grace period, an
  * unsubscribe, a dead media path) calls `close()`, which tells both ends why, stops the
- * heartbeat watch and forgets the session. It also owns each session's state (connecting,
- * live, stale) and tells both ends when it changes.
+ * heartbeat watch and forgets the session. It also owns each session's state (pending,
+ * connecting, live, stale) and tells both ends when it changes.
+ *
+ * Two ways a session ends: `close()` when this node ends it (both ends are told, and the other
+ * node if it holds one), `remoteClosed()` when the other node ended it or is gone (only the end
+ * here is told). A cross-node open that the streamer's node refused is `abandon()`ed: nobody
+ * was ever told of it.
  *
  * Multi-node: a session whose ends are on two hub nodes exists on both, each node holding one
  * end (the other is a remote Peer). Each node judges only its own end's heartbeat, tells the
  * other node through `bridge` when its end turns late or on time and when it closes the session,
  * and tells only its own peer; `closeNode` ends every session shared with a node that is gone.
+ *
+ * What the hub's own behaviour depends on is called directly and in a fixed order: the ends,
+ * the `bridge` (the cluster), the per-token session counts. The `observer` is for monitoring
+ * (metrics, history, dashboards, streamer-list pushes): its listeners run each on their own, so
+ * one that throws cannot stop a teardown, and nothing that decides anything listens there.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -43,19 +53,28 @@ export interface SessionRegistryOptions {
   logger: Logger;
 }
 
-/** How the registry reaches the other node of a cross-node session (cluster/RemoteSessions). */
+/**
+ * How the registry keeps the cluster in step (cluster/RemoteSessions), called directly at each
+ * step of a session's and a streamer's life.
+ */
 export interface SessionBridge {
-  /** The end on this node turned late (`true`) or on time again. */
+  /** A session started (any session: the cluster records those whose player is here). */
+  started(session: Session): void;
+  /** The end on this node of a cross-node session turned late (`true`) or on time again. */
   late(session: Session, late: boolean): void;
-  /** This node closed the session (the other node closes its half with the same reason). */
+  /** This node closed a cross-node session: the other node closes its half with the same reason. */
   closed(session: Session, reason: SessionCloseReason): void;
+  /** A session that had started is gone, however it ended. */
+  ended(session: Session): void;
+  /** This node's streamers joined, left, went away or came back. */
+  streamersChanged(): void;
 }
 
 export interface SessionRegistryEvents {
   /** The set of listed streamers changed. */
   streamersChanged: [];
   sessionStarted: [session: Session];
-  /** A session that started has closed (see `Session.closeReason`). */
+  /** A session that had started has closed (see `Session.closeReason`). */
   sessionClosed: [session: Session];
 }
 
@@ -87,6 +106,8 @@ export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
   /** Peers on other nodes that are an end of a session here, by `${node}/${peerId}`. */
   readonly #remotePeers = new Map<string, Peer>();
+  /** Sessions held by the players admitted with each token (`Peer.tokenId`), across sockets. */
+  readonly #sessionsByToken = new Map<string, number>();
   /** Set in multi-node mode. */
   bridge: SessionBridge | undefined;
   readonly #heartbeat: HeartbeatMonitor;
@@ -95,7 +116,7 @@ export class SessionRegistry {
   #settings: HeartbeatSettings;
   #detector: DetectorOptions;
   #enforce: boolean;
-  /** For whoever needs to know, without being in the control flow. */
+  /** For monitoring only: nothing that decides anything listens here (see the header). */
   readonly observer = new EventEmitter<SessionRegistryEvents>();
 
   constructor(options: SessionRegistryOptions) {
@@ -146,6 +167,14 @@ export class SessionRegistry {
   /** Sessions the heartbeat monitor watches: equal to `sessionCount` unless teardown leaked one. */
   get watchedCount(): number {
     return this.#heartbeat.size;
+  }
+
+  /**
+   * Sessions held now by every player admitted with `player`'s token (0 for a player admitted
+   * without one). Counted as sessions start and close, so it cannot drift from them.
+   */
+  sessionsHeldWithToken(player: Peer): number {
+    return player.tokenId === undefined ? 0 : (this.#sessionsByToken.get(player.tokenId) ?? 0);
   }
 
   /** Every peer, connected or away. */
@@ -224,7 +253,7 @@ export class SessionRegistry {
     if (role === "streamer" && streamerId !== undefined) {
       this.#streamers.set(streamerId, peer);
       this.#log.info({ streamerId, peerId: peer.id, protocol }, "streamer registered");
-      this.#notify("streamersChanged");
+      this.#streamersChanged();
     }
     return peer;
   }
@@ -244,12 +273,13 @@ export class SessionRegistry {
       this.removePeer(peer, LEFT_REASON[peer.role]);
     }, graceMs);
     for (const session of peer.sessions) {
+      if (session.state === "pending") continue;
       this.#refresh(session.id);
       // Killed or dropped? A killed process sends no media either: if the other end sees none
       // arrive, the session ends now instead of after the grace period (mediaReported).
       this.#askAboutMedia(session, peer.role);
     }
-    if (peer.role === "streamer") this.#notify("streamersChanged");
+    if (peer.role === "streamer") this.#streamersChanged();
   }
 
   /**
@@ -265,7 +295,7 @@ export class SessionRegistry {
       this.#heartbeat.heard(session.id, peer.role);
       this.#refresh(session.id);
     }
-    if (wasAway && peer.role === "streamer") this.#notify("streamersChanged");
+    if (wasAway && peer.role === "streamer") this.#streamersChanged();
   }
 
   /** The peer is gone for good: end its sessions with `reason` and forget it. */
@@ -278,7 +308,7 @@ export class SessionRegistry {
     if (peer.streamerId !== undefined && this.#streamers.get(peer.streamerId) === peer) {
       this.#streamers.delete(peer.streamerId);
       this.#log.info({ streamerId: peer.streamerId, peerId: peer.id }, "streamer left");
-      this.#notify("streamersChanged");
+      this.#streamersChanged();
     }
   }
 
@@ -287,8 +317,8 @@ export class SessionRegistry {
    * on this node). `sessionId` is given when another node named it (cross-node open).
    */
   open(streamer: Peer, player: Peer, sessionId: string = randomUUID()): Session {
-    const session = this.#add(streamer, player, sessionId);
-    this.#start(session);
+    const session = this.#add(new Session(sessionId, streamer, player, this.#clock.now()));
+    this.#begin(session);
     return session;
   }
 
@@ -298,14 +328,19 @@ export class SessionRegistry {
    * nobody is told it started until `confirm`.
    */
   openPending(streamer: Peer, player: Peer): Session {
-    return this.#add(streamer, player, randomUUID());
+    return this.#add(new Session(randomUUID(), streamer, player, this.#clock.now(), true));
   }
 
   /** The streamer's node accepted a pending session: start it. False if it closed meanwhile. */
   confirm(session: Session): boolean {
-    if (session.state === "closed") return false;
-    this.#start(session);
+    if (!session.start()) return false;
+    this.#begin(session);
     return true;
+  }
+
+  /** The streamer's node refused a pending session: forget it; nobody was told of it. */
+  abandon(session: Session): void {
+    if (session.state === "pending") this.#end(session, "unsubscribed", false);
   }
 
   /**
@@ -337,28 +372,31 @@ export class SessionRegistry {
 
   /** The other node reported its end of the session late or on time again. */
   remoteLate(session: Session, late: boolean): void {
-    session.remoteLate = late;
+    if (!session.link) return;
+    session.link.late = late;
     this.#refresh(session.id);
   }
 
   /** Ends every session shared with `node` (it is gone, or this node lost Redis). */
   closeNode(node: string, reason: SessionCloseReason): void {
     for (const session of [...this.#sessions.values()]) {
-      if (session.remoteNode === node) this.close(session, reason, { fromRemote: true });
+      if (session.remoteNode === node) this.remoteClosed(session, reason);
     }
   }
 
-  #add(streamer: Peer, player: Peer, sessionId: string): Session {
-    const session = new Session(sessionId, streamer, player, this.#clock.now());
+  #add(session: Session): Session {
     this.#sessions.set(session.id, session);
-    streamer.sessions.add(session);
-    player.sessions.add(session);
+    session.streamer.sessions.add(session);
+    session.player.sessions.add(session);
     return session;
   }
 
-  #start(session: Session): void {
+  /** The session is on: watch its heartbeat, tell its ends, the cluster and the observer. */
+  #begin(session: Session): void {
     const { streamer, player } = session;
-    session.started = true;
+    if (player.tokenId !== undefined) {
+      this.#sessionsByToken.set(player.tokenId, (this.#sessionsByToken.get(player.tokenId) ?? 0) + 1);
+    }
     this.#heartbeat.track(session.id, { streamerElsewhere: streamer.remote });
     this.#log.info(
       {
@@ -371,7 +409,13 @@ export class SessionRegistry {
     );
     this.#tell(player, { type: "sessionStarted", sessionId: session.id, streamerId: session.streamerId });
     this.#tell(streamer, { type: "playerJoined", sessionId: session.id });
+    this.bridge?.started(session);
     this.#notify("sessionStarted", session);
+  }
+
+  #streamersChanged(): void {
+    this.bridge?.streamersChanged();
+    this.#notify("streamersChanged");
   }
 
   /**
@@ -487,22 +531,38 @@ export class SessionRegistry {
   }
 
   /**
-   * Ends a session on both ends; idempotent. `fromRemote`: the other node ended it (or is gone),
-   * so only the end here is told.
+   * This node ends the session: both ends are told why, and the other node if it holds one.
+   * Idempotent.
    */
-  close(session: Session, reason: SessionCloseReason, options: { fromRemote?: boolean } = {}): void {
-    if (!session.close(reason)) return;
+  close(session: Session, reason: SessionCloseReason): void {
+    this.#end(session, reason, true);
+  }
+
+  /** The other node ended the session (or is gone): only the end on this node is told. */
+  remoteClosed(session: Session, reason: SessionCloseReason): void {
+    this.#end(session, reason, false);
+  }
+
+  #end(session: Session, reason: SessionCloseReason, tellOtherNode: boolean): void {
+    const was = session.close(reason);
+    if (was === undefined) return;
     this.#heartbeat.untrack(session.id);
     this.#sessions.delete(session.id);
     for (const peer of [session.streamer, session.player]) {
       peer.sessions.delete(session);
       if (peer.remote && peer.sessions.size === 0) this.#remotePeers.delete(`${peer.node ?? ""}/${peer.id}`);
     }
-    if (session.remoteNode !== undefined && options.fromRemote !== true) this.bridge?.closed(session, reason);
+    if (session.link && tellOtherNode) this.bridge?.closed(session, reason);
     // A cross-node open that never completed: nobody was told it started.
-    if (!session.started) {
+    if (was === "pending") {
       this.#log.debug({ sessionId: session.id, reason }, "pending cross-node session dropped");
       return;
+    }
+    const { tokenId } = session.player;
+    if (tokenId !== undefined) {
+      const left = (this.#sessionsByToken.get(tokenId) ?? 1) - 1;
+      if (left <= 0) this.#sessionsByToken.delete(tokenId);
+      else this.#sessionsByToken.set(tokenId, left);
     }
     const ageMs = Math.round(this.#clock.now() - session.startedAt);
     this.#log.info(
@@ -519,6 +579,7 @@ export class SessionRegistry {
     const message = { type: "sessionClosed", sessionId: session.id, reason } as const;
     this.#tell(session.streamer, message);
     this.#tell(session.player, message);
+    this.bridge?.ended(session);
     this.#notify("sessionClosed", session);
   }
 
@@ -539,19 +600,19 @@ export class SessionRegistry {
 
   #isLate(session: Session, end: SessionEnd): boolean {
     const peer = session.peerAt(end);
-    if (peer.remote) return session.remoteLate;
+    if (peer.remote) return session.link?.late ?? false;
     return peer.away || (this.#heartbeat.health(session.id, end) ?? "fresh") !== "fresh";
   }
 
   #refresh(sessionId: string): void {
     const session = this.#sessions.get(sessionId);
     if (!session) return;
-    const remoteEnd = session.remoteEnd;
-    if (remoteEnd !== undefined) {
+    const { link } = session;
+    if (link && session.state !== "pending") {
       // The other node shows this node's end as this node judges it.
-      const localLate = this.#isLate(session, remoteEnd === "streamer" ? "player" : "streamer");
-      if (localLate !== session.localLateSent) {
-        session.localLateSent = localLate;
+      const localLate = this.#isLate(session, OTHER[link.end]);
+      if (localLate !== link.lateSent) {
+        link.lateSent = localLate;
         this.bridge?.late(session, localLate);
       }
     }
@@ -564,7 +625,7 @@ export class SessionRegistry {
 
   /** Video started or stopped reaching the player: both ends hear it with the session's state. */
   mediaChanged(session: Session): void {
-    if (session.state === "closed" || !session.started) return;
+    if (session.state === "closed" || session.state === "pending") return;
     this.#log.info({ sessionId: session.id, media: session.media }, "session media");
     this.#announce(session);
   }

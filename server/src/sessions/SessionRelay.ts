@@ -56,10 +56,11 @@ export class SessionRelay {
     if (from === "streamer" && message.type === "offer") session.offered = true;
     this.record(session, message);
     const to = OTHER_END[from];
-    if (session.peerAt(to).remote && this.#linkUp?.() !== true) {
+    const { link } = session;
+    if (link?.end === to && this.#linkUp?.() !== true) {
       const now = this.#clock.now();
-      if (now - session.relayRefusedAt < 1000) return "unreachable-again";
-      session.relayRefusedAt = now;
+      if (now - link.relayRefusedAt < 1000) return "unreachable-again";
+      link.relayRefusedAt = now;
       return "unreachable";
     }
     this.deliver(session, to, message);

@@ -6,7 +6,6 @@
  * claims. The socket.io gateway (SocketIoGateway) feeds it; it never sees a socket.
  */
 import { RefusalLog } from "../access/RefusalLog.js";
-import { TokenSessions } from "../access/TokenSessions.js";
 import type { Logger } from "pino";
 import {
   ErrorCode,
@@ -92,11 +91,7 @@ export class MessageRouter {
     this.#crossNode = options.crossNode;
     this.#probe = options.probe;
     this.#refusals = options.refusals ?? new RefusalLog();
-    this.tokens = new TokenSessions(options.registry);
   }
-
-  /** Sessions per player token (the gateway binds each player to the token it presented). */
-  readonly tokens: TokenSessions;
 
   /** The shared refusal-line throttle (the gateway writes its rate-limit lines through it too). */
   get refusals(): RefusalLog {
@@ -288,7 +283,7 @@ export class MessageRouter {
     const { sessionsPerToken } = this.#config.limits;
     const refusal =
       refusePlayer(peer, streamerId, this.#config.limits.subscriptionsPerPlayer) ??
-      (this.tokens.heldBy(peer) >= sessionsPerToken
+      (this.#registry.sessionsHeldWithToken(peer) >= sessionsPerToken
         ? {
             code: ErrorCode.TokenSessionsFull,
             message: `this player token already holds ${sessionsPerToken} sessions on other sockets (limits.sessionsPerToken); close a player using the same link, or ask the operator for a link of your own`,

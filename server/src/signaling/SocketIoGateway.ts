@@ -214,7 +214,7 @@ export class SocketIoGateway {
       peer.onlyStreamerId = socket.data.onlyStreamerId;
       const admittedWith = this.#admittedWith.get(socket);
       if (admittedWith) this.#admittedWith.set(peer, admittedWith);
-      if (socket.data.tokenId !== undefined) this.#router.tokens.bind(peer, socket.data.tokenId);
+      peer.tokenId = socket.data.tokenId;
     }
     peer.features = new Set(auth.features);
     const log = this.#log.child({ peerId: peer.id, role: peer.role });
@@ -245,7 +245,8 @@ export class SocketIoGateway {
       // that has made no offer in a resumed session hears of it again (a duplicate is a no-op).
       if (peer.role === "streamer") {
         for (const session of peer.sessions) {
-          if (session.started && !session.offered) peer.send({ type: "playerJoined", sessionId: session.id });
+          if (session.state !== "pending" && !session.offered)
+            peer.send({ type: "playerJoined", sessionId: session.id });
         }
       }
     }
