@@ -246,6 +246,7 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
         config: () => current,
         socketIoPath: "/socket.io/",
         crossNode: remote,
+        refusals,
         probe: {
           heartbeatRtt: (session, rttMs) => {
             metrics.heartbeatRtt(rttMs);

@@ -87,14 +87,23 @@ export class AccessPolicy {
   }
 
   /**
-   * For a streamer that names its id only after connecting (Pixel Streaming): whether `key`
-   * opens any id, and which ids it is bound to (undefined: any). Undefined when it opens none.
+   * For a streamer that names its id only after connecting (Pixel Streaming): which ids `key`
+   * opens (undefined: any), or why it opens none. As in `check`, open mode admits a streamer
+   * without a key, but a key that is presented must be one of the hub's. `where` names how the
+   * key is sent, for the refusal.
    */
-  streamerKey(key: string | undefined): { streamerIds: string[] | undefined } | undefined {
+  streamerKey(
+    key: string | undefined,
+    where: string,
+  ): { ok: true; streamerIds: string[] | undefined } | { ok: false; message: string } {
     const { open, streamerKeys } = this.#config.auth;
-    if (open) return { streamerIds: undefined };
-    const match = key === undefined ? undefined : streamerKeys.find((entry) => secretsEqual(entry.key, key));
-    return match && { streamerIds: match.streamerIds };
+    if (key === undefined) {
+      return open ? { ok: true, streamerIds: undefined } : { ok: false, message: keyMissing(where) };
+    }
+    const match = streamerKeys.find((entry) => secretsEqual(entry.key, key));
+    return match
+      ? { ok: true, streamerIds: match.streamerIds }
+      : { ok: false, message: keyUnknown(open, where) };
   }
 
   /**
@@ -107,18 +116,10 @@ export class AccessPolicy {
     if (auth.role === "streamer") {
       const key = auth.key;
       if (key === undefined) {
-        return open
-          ? { ok: true, onlyStreamerId: undefined }
-          : refused("a streamer key is required (auth.key): ask the operator for one");
+        return open ? { ok: true, onlyStreamerId: undefined } : refused(keyMissing("auth.key"));
       }
       const match = streamerKeys.find((entry) => secretsEqual(entry.key, key));
-      if (!match) {
-        return refused(
-          open
-            ? "this streamer key is not one of the hub's keys (the hub runs open: leave auth.key out, or send a valid key)"
-            : "this streamer key is not one of the hub's keys (auth.key): check it, or ask the operator for one",
-        );
-      }
+      if (!match) return refused(keyUnknown(open, "auth.key"));
       if (match.streamerIds !== undefined && !match.streamerIds.includes(auth.streamerId)) {
         return refused(
           `this streamer key does not open the id '${auth.streamerId}': use an id it is bound to`,
@@ -183,6 +184,18 @@ export class AccessPolicy {
       return { ok: false, why: tokenProblem(error) };
     }
   }
+}
+
+/** A closed hub's refusal of a streamer without a key; `where` names how a key is sent. */
+function keyMissing(where: string): string {
+  return `a streamer key is required (${where}): ask the operator for one`;
+}
+
+/** The refusal of a presented key that is not the hub's (open mode too: a wrong key is a mistake). */
+function keyUnknown(open: boolean, where: string): string {
+  return open
+    ? `this streamer key is not one of the hub's keys (the hub runs open: leave ${where} out, or send a valid key)`
+    : `this streamer key is not one of the hub's keys (${where}): check it, or ask the operator for one`;
 }
 
 function refused(message: string): AccessDecision {

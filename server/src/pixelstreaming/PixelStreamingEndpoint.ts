@@ -9,7 +9,9 @@
  * Access at the upgrade, refused with an HTTP status before any WebSocket exists: streamers by
  * key (`?key=` or `Authorization: Bearer`), players by token (`?token=`, the cookie the `/ps/`
  * page sets, or `Authorization: Bearer`), browsers by Origin, every address by its open sockets
- * and an upgrade rate (Unreal retries every 2 s).
+ * and an upgrade rate (Unreal retries every 2 s). A presented streamer key must be one of the
+ * hub's even in open mode, as on socket.io. Refusals are one throttled warn line each
+ * (access/RefusalLog.ts): Unreal retrying every 2 s, or a flood, cannot flood the log.
  *
  * Pixel Streaming peers are heartline peers: sessions, maxPlayers, the heartbeat, metrics, the
  * dashboard and the cluster are the same code as for heartline's own protocol.
@@ -18,9 +20,10 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { IceServer } from "@heartline/shared";
+import { HandshakeError, type IceServer } from "@heartline/shared";
 import type { AccessPolicy } from "../access/AccessPolicy.js";
 import { clientAddressOf, ownOriginOf, type TrustProxy } from "../access/forwarded.js";
+import { RefusalLog } from "../access/RefusalLog.js";
 import { turnCredentials } from "../access/turnCredentials.js";
 import { TokenBucket } from "../signaling/TokenBucket.js";
 import type { Peer } from "../sessions/Peer.js";
@@ -33,6 +36,22 @@ import type { SessionRelay } from "../sessions/SessionRelay.js";
 
 /** The cookie the `/ps/` page sets from `?token=`, sent by the browser on the upgrade to `/`. */
 export const PS_TOKEN_COOKIE = "heartline_ps_token";
+
+/** How a Pixel Streaming streamer sends its key, for refusals. */
+const KEY_WHERE = "?key= or Authorization: Bearer";
+
+/** Why an upgrade was refused: the `code` of its log line (the HTTP status says it to the client). */
+export const PsUpgradeRefusal = {
+  /** Over pixelStreaming.upgradesPerSecond / upgradeBurst: 429. */
+  TooManyUpgrades: "too-many-upgrades",
+  /** The address holds limits.connectionsPerIp sockets: 429. */
+  TooManyConnections: HandshakeError.TooManyConnections,
+  /** A browser page on an origin the hub does not allow: 403. */
+  OriginNotAllowed: HandshakeError.OriginNotAllowed,
+  /** No valid streamer key or player token: 401. */
+  Unauthorized: HandshakeError.Unauthorized,
+} as const;
+export type PsUpgradeRefusal = (typeof PsUpgradeRefusal)[keyof typeof PsUpgradeRefusal];
 
 /** Idle upgrade buckets are forgotten at most this often (a bucket idle long enough is full: as new). */
 const SWEEP_AT_MOST_EVERY_MS = 1000;
@@ -47,6 +66,8 @@ export interface PixelStreamingEndpointOptions {
   socketIoPath: string;
   crossNode?: PsCrossNode | undefined;
   probe?: PsProbe | undefined;
+  /** Throttles the refusal lines (shared with the hub's other refusals). */
+  refusals?: RefusalLog | undefined;
   logger: Logger;
 }
 
@@ -55,6 +76,7 @@ export class PixelStreamingEndpoint {
   readonly #options: PixelStreamingEndpointOptions;
   readonly #ctx: PsContext;
   readonly #log: Logger;
+  readonly #refusals: RefusalLog;
   readonly #streamers = new Map<Peer, PsStreamer>();
   /** Every streamer socket, identified or not. */
   readonly #streamerSockets = new Set<PsStreamer>();
@@ -67,6 +89,7 @@ export class PixelStreamingEndpoint {
   constructor(options: PixelStreamingEndpointOptions) {
     this.#options = options;
     this.#log = options.logger;
+    this.#refusals = options.refusals ?? new RefusalLog();
     const { registry, clock } = options;
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -140,7 +163,7 @@ export class PixelStreamingEndpoint {
           : "player";
       this.#upgrade(req, socket, head, role).catch((error: unknown) => {
         this.#log.error({ err: error }, "Pixel Streaming upgrade failed");
-        refuse(socket, 500, "the hub failed to accept this connection");
+        refuseUpgrade(socket, 500, "the hub failed to accept this connection");
       });
     });
   }
@@ -154,30 +177,37 @@ export class PixelStreamingEndpoint {
     const config = this.#options.config();
     const address = clientAddress(req, config.trustProxy);
     const log = this.#log.child({ role, address });
+    const refuse = (status: number, code: PsUpgradeRefusal, message: string, fields = {}): void => {
+      this.#refusals.warn(log, { code, status, ...fields }, "Pixel Streaming upgrade refused");
+      refuseUpgrade(socket, status, message);
+    };
     if (!this.#takeUpgrade(address, config.pixelStreaming)) {
-      log.warn("Pixel Streaming upgrade refused: too many upgrades from this address");
-      refuse(socket, 429, "too many connection attempts from this address; slow down");
+      refuse(
+        429,
+        PsUpgradeRefusal.TooManyUpgrades,
+        "too many connection attempts from this address; slow down",
+      );
       return;
     }
     if ((this.#perAddress.get(address) ?? 0) >= config.limits.connectionsPerIp) {
-      log.warn("Pixel Streaming upgrade refused: too many connections from this address");
-      refuse(socket, 429, "too many connections from this address");
+      refuse(429, PsUpgradeRefusal.TooManyConnections, "too many connections from this address");
       return;
     }
     const origin = req.headers.origin;
     if (!this.#options.access.originAllowed(origin, ownOrigin(req, config.trustProxy))) {
-      log.warn({ origin }, "Pixel Streaming upgrade refused: origin not allowed");
-      refuse(socket, 403, "this page's origin may not connect to this hub");
+      refuse(403, PsUpgradeRefusal.OriginNotAllowed, "this page's origin may not connect to this hub", {
+        origin: origin?.slice(0, 200),
+      });
       return;
     }
     const url = new URL(req.url ?? "/", "http://hub");
     const bearer = bearerOf(req);
     if (role === "streamer") {
       const key = url.searchParams.get("key") ?? bearer;
-      const match = this.#options.access.streamerKey(key ?? undefined);
-      if (!match) {
-        log.warn("Pixel Streaming streamer refused: no valid key");
-        refuse(socket, 401, "a valid streamer key is required (?key= or Authorization: Bearer)");
+      const match = this.#options.access.streamerKey(key ?? undefined, KEY_WHERE);
+      if (!match.ok) {
+        // 401 at the upgrade, as for a closed hub: Epic's convention, and Unreal retries in 2 s.
+        refuse(401, PsUpgradeRefusal.Unauthorized, match.message);
         return;
       }
       this.#accept(req, socket, head, address, (ws) => {
@@ -203,8 +233,7 @@ export class PixelStreamingEndpoint {
     const token = url.searchParams.get("token") ?? cookieOf(req, PS_TOKEN_COOKIE) ?? bearer;
     const decision = await this.#options.access.check({ role: "player", ...(token ? { token } : {}) });
     if (!decision.ok) {
-      log.warn({ code: decision.code }, "Pixel Streaming player refused");
-      refuse(socket, 401, decision.message);
+      refuse(401, PsUpgradeRefusal.Unauthorized, decision.message);
       return;
     }
     this.#accept(req, socket, head, address, (ws) => {
@@ -318,7 +347,7 @@ function ownOrigin(req: IncomingMessage, trustProxy: TrustProxy): string {
 }
 
 /** Answers an upgrade with an HTTP status and closes it (no WebSocket is made). */
-function refuse(socket: Duplex, status: number, message: string): void {
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   if (socket.destroyed) return;
   const text =
     { 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error" }[

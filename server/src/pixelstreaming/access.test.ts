@@ -57,6 +57,30 @@ function upgradeStatus(
   });
 }
 
+/** The HTTP status and text an upgrade was refused with (status 101 and no text when it opened). */
+function refusedUpgrade(url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once("open", () => {
+      ws.terminate();
+      resolve({ status: 101, text: "" });
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, text });
+      });
+    });
+    ws.once("error", (error) => {
+      if (!error.message.startsWith("Unexpected server response")) reject(error);
+    });
+  });
+}
+
+const upgradeRefusals = (hub: TestHub) => hub.logs.filter((l) => l.msg === "Pixel Streaming upgrade refused");
+
 describe("Pixel Streaming streamers", () => {
   it("need a key: 401 without one or with a wrong one; in the query or as a Bearer header it opens", async () => {
     const hub = await closedHub();
@@ -64,9 +88,34 @@ describe("Pixel Streaming streamers", () => {
     expect(await upgradeStatus(wsUrl(hub, "/ps/streamer?key=wrong-key-0123456789"))).toBe(401);
     expect(await upgradeStatus(wsUrl(hub, `/ps/streamer?key=${KEY}`))).toBe(101);
     expect(await upgradeStatus(wsUrl(hub, "/ps/streamer"), { authorization: `Bearer ${KEY}` })).toBe(101);
-    const refusals = hub.logs.filter((l) => l.msg === "Pixel Streaming streamer refused: no valid key");
+    const refusals = upgradeRefusals(hub);
     expect(refusals).toHaveLength(2);
+    expect(refusals[0]).toMatchObject({ code: "unauthorized", status: 401, role: "streamer" });
     expect(JSON.stringify(hub.logs)).not.toContain(KEY);
+  });
+
+  it("in open mode need no key, but a wrong one is refused with 401 saying so (as on socket.io), logged once", async () => {
+    const hub = await closedHub({
+      auth: { open: true, streamerKeys: [{ key: KEY }, { key: BOUND_KEY, streamerIds: ["cam7"] }] },
+    });
+    expect(await upgradeStatus(wsUrl(hub, "/ps/streamer"))).toBe(101);
+    const wrong = await refusedUpgrade(wsUrl(hub, "/ps/streamer?key=wrong-key-0123456789"));
+    expect(wrong).toEqual({
+      status: 401,
+      text: "this streamer key is not one of the hub's keys (the hub runs open: leave ?key= or Authorization: Bearer out, or send a valid key)",
+    });
+    expect(
+      await upgradeStatus(wsUrl(hub, "/ps/streamer"), { authorization: "Bearer wrong-key-0123456789" }),
+    ).toBe(401);
+    expect(await upgradeStatus(wsUrl(hub, `/ps/streamer?key=${KEY}`))).toBe(101);
+    // A right key binds as it does on a closed hub.
+    const { s, committedId } = await RawPs.streamer(wsUrl(hub, `/ps/streamer?key=${BOUND_KEY}`), "other");
+    peers.push(s);
+    expect(committedId).toBe("cam7");
+    const refusals = upgradeRefusals(hub);
+    expect(refusals).toHaveLength(2);
+    expect(refusals[0]).toMatchObject({ code: "unauthorized", status: 401, role: "streamer" });
+    expect(JSON.stringify(hub.logs)).not.toContain("wrong-key-0123456789");
   });
 
   it("a key bound to one id gets that id whatever the streamer calls itself", async () => {
@@ -182,6 +231,36 @@ describe("every address", () => {
     const p = await hub.player();
     p.send({ type: "subscribe", streamerId: "cam1" });
     await s.next("playerJoined");
+  });
+});
+
+describe("upgrade refusal lines", () => {
+  it("are throttled: a flood of 150 refused upgrades writes a burst, then a count of the rest by code", async () => {
+    const hub = await closedHub();
+    const statuses = await Promise.all(
+      Array.from({ length: 150 }, () => upgradeStatus(wsUrl(hub, "/ps/streamer?key=wrong-key-0123456789"))),
+    );
+    // The first 20 reach the key check (401); the rest are over the upgrade rate (429).
+    expect(statuses.filter((status) => status === 401).length).toBeGreaterThanOrEqual(20);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(100);
+    // Every warn line the endpoint wrote about a connection, whatever its message: a burst, not
+    // one per refusal.
+    const warnings = hub.logs.filter(
+      (l) => l.level === 40 && l.component === "pixelstreaming" && l.address !== undefined,
+    );
+    expect(warnings.length).toBeLessThan(40);
+    const lines = upgradeRefusals(hub);
+    expect(lines.length).toBeGreaterThanOrEqual(20);
+    expect(lines).toHaveLength(warnings.length);
+    await hub.close();
+    hubs.splice(hubs.indexOf(hub), 1);
+    const held = lines.reduce((n, l) => n + ((l.suppressed as number | undefined) ?? 0), 0);
+    const summaries = hub.logs.filter((l) => l.refusal === "Pixel Streaming upgrade refused");
+    const summarised = summaries.reduce((n, l) => n + (l.suppressed as number), 0);
+    expect(lines.length + held + summarised).toBe(150);
+    expect(summaries.at(-1)).toMatchObject({
+      suppressedByCode: { "too-many-upgrades": expect.any(Number) as unknown },
+    });
   });
 });
 
