@@ -14,7 +14,8 @@ import { heartbeatSettings, type HubConfig } from "@heartline/shared/config";
 import { AccessPolicy } from "./access/AccessPolicy.js";
 import { behindProxy } from "./access/forwarded.js";
 import { RefusalLog } from "./access/RefusalLog.js";
-import { AdminAuth } from "./admin/AdminAuth.js";
+import { AdminAuth, GUESS_BURST, GUESS_REFILL_SEC } from "./admin/AdminAuth.js";
+import { ClusterGuesses } from "./admin/ClusterGuesses.js";
 import { ClusterNode } from "./cluster/ClusterNode.js";
 import { RedisLink } from "./cluster/RedisLink.js";
 import { RemoteSessions } from "./cluster/RemoteSessions.js";
@@ -82,7 +83,6 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   // The operator side: metrics, the dashboard's history, the admin credential and actions.
   let current = config;
   let closing = false;
-  const adminAuth = new AdminAuth(() => current.admin.token);
   const history = new SessionHistory({ registry, clock });
   // Every refusal's warn line goes through one throttle, so a flood of refusals cannot flood the log.
   const refusals = new RefusalLog();
@@ -91,6 +91,20 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const redisUrl = config.cluster.redisUrl;
   const link =
     redisUrl === undefined ? undefined : new RedisLink(redisUrl, logger.child({ component: "redis" }));
+  // In a cluster, admin-token guesses spread over the nodes spend one budget per address.
+  const adminAuth = new AdminAuth(() => current.admin.token, {
+    shared:
+      link &&
+      new ClusterGuesses({
+        redis: link.commands,
+        up: () => link.up,
+        keyPrefix: config.cluster.keyPrefix,
+        timeoutMs: () => current.cluster.requestTimeoutMs,
+        burst: GUESS_BURST,
+        refillMs: GUESS_REFILL_SEC * 1000,
+        logger: logger.child({ component: "admin" }),
+      }),
+  });
   const pixelStreamingOn = config.pixelStreaming.enabled;
   const metrics = new HubMetrics({
     registry,

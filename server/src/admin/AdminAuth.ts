@@ -6,10 +6,14 @@
  * Guesses are throttled per client address: each address has a bucket of
  * `GUESS_BURST` wrong tokens, refilled by one every `GUESS_REFILL_SEC`; an address whose bucket
  * is empty is locked out (`too-many-attempts`, even with the right token) until a guess is back.
+ * In a cluster the same budget is also kept in Redis for every hub at once (ClusterGuesses.ts), so
+ * guesses spread over several nodes spend one budget; this node's own count stays the floor when
+ * Redis is down or answers nonsense.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { AdminError } from "@heartline/shared/admin";
 import { TokenBucket } from "../signaling/TokenBucket.js";
+import type { SharedGuesses } from "./ClusterGuesses.js";
 
 export type AdminCheck =
   | { ok: true }
@@ -36,38 +40,46 @@ export class AdminAuth {
   readonly #now: () => number;
   /** Wrong-guess budgets of addresses that guessed wrong recently. */
   readonly #guesses = new Map<string, TokenBucket>();
+  /** Multi-node: the same budgets, shared by every hub (undefined: a single hub). */
+  readonly #shared: SharedGuesses | undefined;
 
-  constructor(token: () => string | undefined, now: () => number = () => performance.now()) {
+  constructor(
+    token: () => string | undefined,
+    options: { now?: () => number; shared?: SharedGuesses | undefined } = {},
+  ) {
     this.#token = token;
-    this.#now = now;
+    this.#now = options.now ?? (() => performance.now());
+    this.#shared = options.shared;
   }
 
   /**
-   * `check`, throttled per client address: a wrong token spends one of the address's guesses;
-   * with none left it is refused as `too-many-attempts` without being compared.
+   * `check`, throttled per client address: a wrong token spends one of the address's guesses
+   * (on this node and, in a cluster, in the shared budget); with none left it is refused as
+   * `too-many-attempts` without being compared (in a cluster: without the answer depending on
+   * it). This node's count is decided before anything is awaited, so simultaneous guesses cannot
+   * all pass it; the shared budget is checked and spent in one step in Redis, for the same reason
+   * across nodes.
    */
-  checkFrom(address: string, presented: unknown): AdminCheck {
-    const bucket = this.#guesses.get(address);
-    if (bucket && bucket.tokens() < 1) {
-      return {
-        ok: false,
-        code: AdminError.TooManyAttempts,
-        message: `too many wrong admin tokens from this address; wait ${GUESS_REFILL_SEC} s and check the token`,
-      };
-    }
+  async checkFrom(address: string, presented: unknown): Promise<AdminCheck> {
+    const locked: AdminCheck = {
+      ok: false,
+      code: AdminError.TooManyAttempts,
+      message: `too many wrong admin tokens from this address; wait ${GUESS_REFILL_SEC} s and check the token`,
+    };
+    let bucket = this.#guesses.get(address);
+    if (bucket && bucket.tokens() < 1) return locked;
     const result = this.check(presented);
-    if (result.ok) {
-      this.#guesses.delete(address);
-      return result;
+    if (!result.ok) {
+      if (result.code !== AdminError.Unauthorized) return result;
+      if (!bucket) {
+        if (this.#guesses.size >= MAX_ADDRESSES) this.#forget();
+        bucket = new TokenBucket(1 / GUESS_REFILL_SEC, GUESS_BURST, this.#now);
+        this.#guesses.set(address, bucket);
+      }
+      bucket.take();
     }
-    if (result.code !== AdminError.Unauthorized) return result;
-    let budget = bucket;
-    if (!budget) {
-      if (this.#guesses.size >= MAX_ADDRESSES) this.#forget();
-      budget = new TokenBucket(1 / GUESS_REFILL_SEC, GUESS_BURST, this.#now);
-      this.#guesses.set(address, budget);
-    }
-    budget.take();
+    if ((await this.#shared?.attempt(address, result.ok ? "right" : "wrong")) === "locked") return locked;
+    if (result.ok) this.#guesses.delete(address);
     return result;
   }
 

@@ -102,22 +102,24 @@ export class AdminNamespace {
         next(error);
         return;
       }
-      const check = options.auth.checkFrom(address, token);
-      if (check.ok) {
-        // Kept here for the re-check after a config reload, not on the socket (forgetSecrets.ts).
-        this.#tokens.set(socket, token);
-        forgetHandshakeSecrets(socket.handshake);
-        next();
-        return;
-      }
-      options.refusals.warn(
-        this.#log,
-        { audit: true, action: "dashboard-login", address, code: check.code },
-        "dashboard connection refused",
-      );
-      const error = new Error(check.code) as Refusal;
-      error.data = { code: check.code, message: check.message };
-      next(error);
+      // Never rejects: a cluster-wide count Redis cannot give is this node's count (ClusterGuesses.ts).
+      void options.auth.checkFrom(address, token).then((check) => {
+        if (check.ok) {
+          // Kept here for the re-check after a config reload, not on the socket (forgetSecrets.ts).
+          this.#tokens.set(socket, token);
+          forgetHandshakeSecrets(socket.handshake);
+          next();
+          return;
+        }
+        options.refusals.warn(
+          this.#log,
+          { audit: true, action: "dashboard-login", address, code: check.code },
+          "dashboard connection refused",
+        );
+        const error = new Error(check.code) as Refusal;
+        error.data = { code: check.code, message: check.message };
+        next(error);
+      });
     });
     this.#ns.on("connection", (socket) => {
       this.#onConnection(socket);

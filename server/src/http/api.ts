@@ -68,9 +68,9 @@ export function createApiRouter({
 }: ApiOptions): Router {
   const router = Router();
 
-  const requireAdmin: RequestHandler = (req, res, next) => {
+  const requireAdmin: RequestHandler = async (req, res, next) => {
     const { address } = actorOf(req, config().trustProxy);
-    const check = auth.checkFrom(address, bearerToken(req.get("authorization")));
+    const check = await auth.checkFrom(address, bearerToken(req.get("authorization")));
     if (check.ok) {
       next();
       return;
