@@ -195,6 +195,55 @@ describe("agent with the real hub", () => {
   });
 });
 
+describe("agent with a hub that hangs (SIGSTOP)", () => {
+  it("drops the silent link after hubSilenceLimitMs, long before socket.io would, and resumes once the hub runs again", async () => {
+    // 1 s beats and 10 missed: socket.io's own verdict needs 1 + 11 s of silence; the agent's
+    // limit is 3 s (hubSilenceLimitMs(1000)).
+    const hungPort = await freePort();
+    const hung = await startOpenHub(hungPort, [
+      "--heartbeat-interval-ms",
+      "1000",
+      "--heartbeat-missed-beats",
+      "10",
+    ]);
+    cleanups.push(() => hung.stop("SIGKILL"));
+    const pid = hung.pid;
+    if (pid === undefined) throw new Error("the hub has no pid");
+    const agent = new LoggedProcess("streamer-agent/src/cli.ts", [
+      "--hub",
+      `http://127.0.0.1:${hungPort}`,
+      "--id",
+      "cam-hung",
+      "--loopback-only",
+      "true",
+      "--size",
+      "320x180",
+    ]);
+    cleanups.push(() => agent.stop());
+    await agent.waitForLine("registered", { streamerId: "cam-hung" });
+    // A few of the hub's pings first: the agent has its config and has heard the hub.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(agent.linesMatching("lost the hub connection; reconnecting")).toEqual([]);
+
+    process.kill(pid, "SIGSTOP");
+    try {
+      const silent = await agent.waitFor(
+        "the silence verdict",
+        () =>
+          agent.lines.find((l) => typeof l.msg === "string" && l.msg.startsWith("nothing from the hub for")),
+        10_000,
+      );
+      expect(silent.silentForMs as number).toBeGreaterThanOrEqual(3000);
+      const dropped = await agent.waitForLine("lost the hub connection; reconnecting", {}, 5000);
+      // Dropped by the agent, not by socket.io's ping timeout (which needs 12 s).
+      expect(dropped.reason).not.toBe("ping timeout");
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await agent.waitFor("a second registration", () => agent.linesMatching("registered")[1], 30_000);
+  });
+});
+
 describe("agent with a hub that requires streamer keys", () => {
   const KEY = "test-streamer-key-0123456789";
   let keyedHub: LoggedProcess;

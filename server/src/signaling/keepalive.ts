@@ -9,7 +9,7 @@
  * - TCP keepalive starts probing an idle connection after `pingInterval` too; the kernel needs
  *   minutes of failed probes before it gives up, so it never beats the heartbeat.
  */
-import type { HeartbeatSettings } from "@heartline/shared";
+import { hubPingIntervalMs, type HeartbeatSettings } from "@heartline/shared";
 
 export interface Keepalive {
   pingIntervalMs: number;
@@ -17,12 +17,9 @@ export interface Keepalive {
   tcpKeepAliveInitialDelayMs: number;
 }
 
-const MIN_PING_INTERVAL_MS = 1_000;
-/** socket.io's own default, comfortably under a 60 s proxy idle timeout. */
-const MAX_PING_INTERVAL_MS = 25_000;
-
 export function keepaliveFor(heartbeat: HeartbeatSettings): Keepalive {
-  const pingIntervalMs = Math.min(MAX_PING_INTERVAL_MS, Math.max(MIN_PING_INTERVAL_MS, heartbeat.intervalMs));
+  // The period peers rely on (shared, so a peer can judge the hub's silence by it).
+  const pingIntervalMs = hubPingIntervalMs(heartbeat.intervalMs);
   return {
     pingIntervalMs,
     pingTimeoutMs: heartbeat.timeoutMs + pingIntervalMs,

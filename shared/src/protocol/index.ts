@@ -5,3 +5,4 @@ export * from "./messages.js";
 export * from "./handshake.js";
 export * from "./events.js";
 export * from "./parse.js";
+export * from "./keepalive.js";

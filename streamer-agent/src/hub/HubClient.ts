@@ -10,6 +10,9 @@
  *
  * Every (re)connect presents the `resumeToken` of the last `config`, so after a dropped socket
  * the hub gives this agent back its identity and its sessions (docs/protocol.md, "Resume").
+ *
+ * A link that went silent (a partition, a hung hub) is dropped and reconnected as soon as the
+ * hub has been silent past `hubSilenceLimitMs` (LinkWatch), not after socket.io's ping timeout.
  */
 import { io, type Socket } from "socket.io-client";
 import type { Logger } from "pino";
@@ -21,9 +24,11 @@ import {
   type StreamerEmitEvents,
   type StreamerListenEvents,
   type StreamerToHubMessage,
+  hubSilenceLimitMs,
 } from "@heartline/shared";
 import { Backoff, systemClock, type Clock, type TimerHandle } from "@heartline/shared/timing";
 import { REFUSED_RETRY_MS, adviseOnConnectError, type ConnectErrorAdvice } from "./connectErrors.js";
+import { LinkWatch } from "./LinkWatch.js";
 
 export interface HubClientHandlers {
   /** The hub accepted the handshake: this agent is registered under its id. */
@@ -88,6 +93,7 @@ export class HubClient implements HubConnection {
   private nextRetry: HubRetry | undefined;
   private closed = false;
   private resumeToken: string | undefined;
+  private readonly watch: LinkWatch;
 
   constructor(options: HubClientOptions) {
     this.options = options;
@@ -116,7 +122,18 @@ export class HubClient implements HubConnection {
       // Retries are ours (scheduleRetry), so the delay is known and logged.
       reconnection: false,
     });
+    this.watch = new LinkWatch({
+      clock: this.clock,
+      onSilent: (silentForMs) => {
+        this.handleSilence(silentForMs);
+      },
+    });
+    // The hub's engine.io ping: a sign of life even when no session runs.
+    this.socket.io.on("ping", () => {
+      this.watch.heard();
+    });
     this.socket.on("connect", () => {
+      this.watch.start();
       this.backoff.reset();
       this.nextRetry = undefined;
       this.options.handlers.onRegistered();
@@ -128,6 +145,7 @@ export class HubClient implements HubConnection {
       this.handleDisconnect(reason);
     });
     this.socket.on("message", (raw: unknown) => {
+      this.watch.heard();
       this.handleMessage(raw);
     });
   }
@@ -165,6 +183,7 @@ export class HubClient implements HubConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.watch.stop();
     if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
     this.socket.disconnect();
   }
@@ -179,7 +198,10 @@ export class HubClient implements HubConnection {
       );
       return;
     }
-    if (result.data.type === "config") this.resumeToken = result.data.resumeToken;
+    if (result.data.type === "config") {
+      this.resumeToken = result.data.resumeToken;
+      this.watch.limit(hubSilenceLimitMs(result.data.heartbeat.intervalMs));
+    }
     this.options.handlers.onMessage(result.data);
   }
 
@@ -200,7 +222,19 @@ export class HubClient implements HubConnection {
     );
   }
 
+  /** Nothing from the hub for too long: the link is dead whatever the socket says. Reconnect. */
+  private handleSilence(silentForMs: number): void {
+    if (this.closed || !this.socket.connected) return;
+    this.logger.warn(
+      { hub: this.options.hub, silentForMs },
+      `nothing from the hub for ${seconds(silentForMs)} (a network partition, or a hung hub); dropping the connection to reconnect, sessions are kept for a resume`,
+    );
+    // Resumable, as any dropped link: the hub keeps this agent's sessions for its grace period.
+    this.socket.io.engine.close();
+  }
+
   private handleDisconnect(reason: Socket.DisconnectReason): void {
+    this.watch.stop();
     // Whatever socket.io buffered while the link was dying belongs to the old connection.
     this.socket.sendBuffer = [];
     this.options.handlers.onDisconnected(reason, !DELIBERATE_DISCONNECTS.includes(reason));
