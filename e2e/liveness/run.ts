@@ -9,12 +9,16 @@
  * - player-hung: the player page paused in its debugger (CDP `Debugger.pause`); time to the
  *   agent logging the end;
  * - agent-killed: `SIGKILL` of the agent with resume on; time to the player showing the end;
+ * - partition: the agent in a network namespace, its link blackholed both ways (signaling and
+ *   media); time until both ends know: the player shows the end (the hub told it) and the
+ *   agent has given the session up or knows its hub link is gone (nothing can tell it);
  * - stalls: the agent stopped for 3 s every 20 s (`SIGSTOP`/`SIGCONT`) for `--stall-minutes`;
  *   counts false teardowns;
  * - signaling-outage: a 2 s nftables drop of the hub's TCP port (signaling only; media is UDP and
  *   keeps flowing); counts false teardowns and checks the video never stops;
- * - loss: the agent in a network namespace, `--loss-sessions` Chromium players, 20 % loss both
- *   ways (nftables) for `--loss-minutes`; counts false teardowns.
+ * - loss: the agent in a network namespace, `--loss-sessions` Chromium players (one tab each, of
+ *   320x180 video at 15 fps), 20 % loss both ways (nftables) for `--loss-minutes`; counts false
+ *   teardowns.
  *
  * Prints the distributions (median, min, max) per fault and detector, and writes them as JSON to
  * bench-results/. Every wait is bounded; the run stops by itself.
@@ -43,6 +47,7 @@ const FAULTS = [
   "streamer-hung",
   "player-hung",
   "agent-killed",
+  "partition",
   "stalls",
   "signaling-outage",
   "loss",
@@ -175,6 +180,62 @@ async function detectionTrial(browser: Browser, fault: Fault, detector: Detector
   }
 }
 
+async function partitionTrial(browser: Browser, detector: Detector): Promise<Trial> {
+  const netns = new Netns("heartline-liveness", 3);
+  netns.destroy();
+  netns.create();
+  const hub = await startHub([
+    "--heartbeat-detector",
+    detector,
+    "--log-level",
+    "info",
+    "--host",
+    netns.hostAddress,
+  ]);
+  const streamerId = `partition-${detector}-${++counter}`;
+  const agent = await netns.startAgent(hub.url, streamerId);
+  const context = await browser.newContext({ viewport: { width: 640, height: 400 } });
+  try {
+    const page = await context.newPage();
+    await openPlayer(page, hub.url, streamerId);
+    await waitForState(page, "live", 30_000);
+    const { sessionId } = await handle(page);
+    await settle();
+    const bound = 3 * INTERVAL_MS + 5000;
+    const faultAt = Date.now();
+    netns.partition();
+    const ended = await playerEndedAt(page, bound);
+    // The agent cannot be told: it knows once it gave the session up or lost its hub link.
+    const agentKnew = await until(
+      () =>
+        agent.logs.find(
+          (l) =>
+            (l.msg === "session closed" && l.sessionId === sessionId) ||
+            l.msg === "lost the hub connection; keeping the sessions for a resume",
+        ),
+      bound,
+    );
+    netns.heal();
+    if (!ended)
+      return { fault: "partition", detector, note: `the player did not show the end within ${bound} ms` };
+    const agentMs = agentKnew ? (agentKnew.time as number) - faultAt : undefined;
+    const playerMs = ended.at - faultAt;
+    return {
+      fault: "partition",
+      detector,
+      ...(agentMs === undefined ? {} : { detectedMs: Math.max(playerMs, agentMs) }),
+      reason: ended.reason,
+      note: `player told after ${playerMs} ms; agent ${agentMs === undefined ? `knew nothing within ${bound} ms` : `knew after ${agentMs} ms (${String(agentKnew?.msg)})`}`,
+    };
+  } finally {
+    netns.heal();
+    await context.close().catch(() => undefined);
+    await agent.stop();
+    await hub.stop();
+    netns.destroy();
+  }
+}
+
 async function stallsTrial(browser: Browser, detector: Detector): Promise<Trial> {
   const r = await rig(browser, detector);
   try {
@@ -253,9 +314,22 @@ async function lossTrial(browser: Browser, detector: Detector): Promise<Trial> {
     "info",
     "--host",
     netns.hostAddress,
+    // Every player page connects from the host's address, to one streamer.
+    "--max-players",
+    String(lossSessions + 10),
+    "--limits-connections-per-ip",
+    String(2 * lossSessions + 20),
   ]);
   const streamerId = `loss-${detector}`;
-  const agent = await netns.startAgent(hub.url, streamerId);
+  // Small, slow video: a hundred Chromium players decoding it fit on a 2-core box.
+  const agent = await netns.startAgent(hub.url, streamerId, [
+    "--size",
+    "320x180",
+    "--fps",
+    "15",
+    "--bitrate",
+    "300",
+  ]);
   const context = await browser.newContext({ viewport: { width: 320, height: 200 } });
   try {
     const sessions: string[] = [];
@@ -327,9 +401,11 @@ async function main(): Promise<void> {
               ? await stallsTrial(browser, detector)
               : fault === "loss"
                 ? await lossTrial(browser, detector)
-                : fault === "signaling-outage"
-                  ? await outageTrial(browser, detector)
-                  : await detectionTrial(browser, fault, detector);
+                : fault === "partition"
+                  ? await partitionTrial(browser, detector)
+                  : fault === "signaling-outage"
+                    ? await outageTrial(browser, detector)
+                    : await detectionTrial(browser, fault, detector);
           progress(`  ${JSON.stringify(trial)}`);
           trials.push(trial);
         }
