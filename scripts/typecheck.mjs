@@ -12,6 +12,7 @@ const projects = [
   "ps-player",
   "e2e",
   "bench",
+  "chaos",
 ];
 let failed = false;
 for (const project of projects) {
