@@ -109,6 +109,12 @@ export function createHub(config: HubConfig, options: { logger: Logger; clock?: 
   const metrics = new HubMetrics({
     registry,
     adminSockets: () => admin.connected,
+    // Read at scrape time, once everything below exists.
+    internals: () => ({
+      "gateway.addresses": gateway.addressesCounted,
+      ...cluster?.internals(),
+      ...(remote && { "cluster.transports": remote.transportCount }),
+    }),
     ...(pixelStreamingOn && {
       pixelStreaming: { sockets: () => pixelStreaming?.sockets ?? { streamer: 0, player: 0 } },
     }),

@@ -181,6 +181,11 @@ export class ClusterBus {
     void this.#link.publisher.publish(to === undefined ? this.#all : `${this.#all}:${to}`, frame);
   }
 
+  /** Senders whose incarnation and sequence number are remembered (bounded). */
+  get knownSenders(): number {
+    return this.#seen.size;
+  }
+
   /** Frames and registry values dropped so far, by reason. */
   get rejected(): ReadonlyMap<RejectReason, number> {
     return this.#rejected;

@@ -244,6 +244,18 @@ export class ClusterNode {
     return this.#link.up;
   }
 
+  /** The sizes of this node's maps, for leak checks (`heartline_internal_entries`). */
+  internals(): Record<string, number> {
+    return {
+      "cluster.nodes": this.#nodes.size,
+      "cluster.forgotten": this.#forgotten.size,
+      "cluster.pending_opens": this.#pending.size,
+      "cluster.pending_releases": this.#releases.size,
+      "cluster.claimed": this.#claimed.size,
+      "cluster.known_senders": this.#bus.knownSenders,
+    };
+  }
+
   /** Other nodes currently alive. */
   get nodeCount(): number {
     return this.#nodes.size;

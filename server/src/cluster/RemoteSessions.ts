@@ -98,6 +98,11 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
     return this.#cluster.linkUp;
   }
 
+  /** Transports to other nodes (one per node this node shares a session with, or did). */
+  get transportCount(): number {
+    return this.#transports.size;
+  }
+
   // ---- CrossNode: asked by signaling --------------------------------------------------------
 
   async claimStreamerId(

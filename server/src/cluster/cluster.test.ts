@@ -355,6 +355,22 @@ describe("cross-node sessions", () => {
       });
       for (const p of players) p.close();
     }
+    // Every internal map is back to what is left: a's streamer and b's lookout player.
+    await eventually(async () => {
+      for (const hub of [a, b]) {
+        expect(await internalEntries(hub)).toMatchObject({
+          "registry.peers": 1,
+          "registry.sessions": 0,
+          "registry.remote_peers": 0,
+          "heartbeat.watched": 0,
+          "gateway.addresses": 1,
+          "cluster.nodes": 1,
+          "cluster.pending_opens": 0,
+          "cluster.pending_releases": 0,
+        });
+      }
+      expect(await internalEntries(a)).toMatchObject({ "registry.streamers": 1, "cluster.claimed": 1 });
+    });
   });
 
   it("a player that leaves ends the session on the streamer's node", async () => {
@@ -375,6 +391,16 @@ describe("cross-node sessions", () => {
 });
 
 /** A labelled sample from the hub's /metrics (0 when absent). */
+/** `heartline_internal_entries` from the hub's /metrics, by map. */
+async function internalEntries(hub: TestHub): Promise<Record<string, number>> {
+  const text = await (await fetch(`${hub.url}/metrics`)).text();
+  const entries: Record<string, number> = {};
+  for (const match of text.matchAll(/^heartline_internal_entries\{map="([^"]+)"\} (\d+)$/gm)) {
+    entries[match[1] ?? ""] = Number(match[2]);
+  }
+  return entries;
+}
+
 async function labelled(hub: TestHub, name: string, label: string): Promise<number> {
   const text = await (await fetch(`${hub.url}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name}{${label}}`));

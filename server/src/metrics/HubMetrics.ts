@@ -18,6 +18,11 @@ export interface HubMetricsOptions {
   adminSockets?: () => number;
   /** Also export Node's process metrics (`process_*`, `nodejs_*`); default true. */
   processMetrics?: boolean;
+  /**
+   * The sizes of the hub's internal maps by name, read when scraped: what a leak check compares
+   * with the peers and sessions that exist.
+   */
+  internals?: () => Record<string, number>;
   /** Multi-node mode: the cluster's state, read when scraped. */
   cluster?: {
     linkUp(): boolean;
@@ -49,6 +54,7 @@ export class HubMetrics {
     processMetrics = true,
     cluster,
     pixelStreaming,
+    internals,
   }: HubMetricsOptions) {
     const register = this.register;
     if (pixelStreaming) {
@@ -120,6 +126,16 @@ export class HubMetrics {
         },
       });
     }
+    new Gauge({
+      name: "heartline_internal_entries",
+      help: "Entries in the hub's internal maps, by map (each follows the peers and sessions that exist; one that only grows is a leak)",
+      labelNames: ["map"],
+      registers: [register],
+      collect() {
+        const sizes = { ...registry.internals(), ...internals?.() };
+        for (const [map, size] of Object.entries(sizes)) this.set({ map }, size);
+      },
+    });
     new Gauge({
       name: "heartline_connected_sockets",
       help: "Sockets connected now, by role (admin: dashboards); away peers are not counted",

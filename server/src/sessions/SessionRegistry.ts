@@ -177,6 +177,21 @@ export class SessionRegistry {
     return player.tokenId === undefined ? 0 : (this.#sessionsByToken.get(player.tokenId) ?? 0);
   }
 
+  /**
+   * The sizes of this registry's maps, for leak checks (`heartline_internal_entries`): each
+   * follows the peers and sessions that exist, and returns to them once faults stop.
+   */
+  internals(): Record<string, number> {
+    return {
+      "registry.streamers": this.#streamers.size,
+      "registry.peers": this.#peersByToken.size,
+      "registry.sessions": this.#sessions.size,
+      "registry.remote_peers": this.#remotePeers.size,
+      "registry.sessions_by_token": this.#sessionsByToken.size,
+      "heartbeat.watched": this.#heartbeat.size,
+    };
+  }
+
   /** Every peer, connected or away. */
   peers(): IterableIterator<Peer> {
     return this.#peersByToken.values();

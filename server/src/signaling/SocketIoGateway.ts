@@ -85,6 +85,11 @@ export class SocketIoGateway {
    * those that have not (or never) sent socket.io's CONNECT, and those still being admitted.
    */
   readonly #perAddress = new Map<string, number>();
+
+  /** Addresses holding sockets now (`heartline_internal_entries`, for leak checks). */
+  get addressesCounted(): number {
+    return this.#perAddress.size;
+  }
   /**
    * The handshake `auth` (key or token) each peer was admitted with, by socket until it becomes
    * a peer: re-checked when it resumes. In memory only, never on the socket (which other hub
