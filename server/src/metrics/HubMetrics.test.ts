@@ -90,6 +90,7 @@ describe("/metrics", () => {
       "heartline_connected_sockets gauge",
       "heartline_handshake_refusals_total counter",
       "heartline_heartbeat_rtt_seconds histogram",
+      "heartline_internal_entries gauge",
       "heartline_process_errors_total counter",
       "heartline_rejected_messages_total counter",
       "heartline_relay_latency_seconds histogram",
