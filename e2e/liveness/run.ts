@@ -79,6 +79,8 @@ interface Trial {
   reason?: string;
   /** Sessions ended while they should have lived (false-teardown faults). */
   falseTeardowns?: number;
+  /** A trial that went worse than expected: the hub's lines about it, for the report. */
+  hubLines?: LogLine[];
   /** signaling-outage: decoded frames did not advance during the outage. */
   videoStopped?: boolean;
   note?: string;
@@ -164,7 +166,17 @@ async function detectionTrial(browser: Browser, fault: Fault, detector: Detector
       const ended = await playerEndedAt(r.page, bound);
       if (fault === "streamer-hung") r.agent.signal("SIGCONT");
       if (!ended) return { fault, detector, note: `the player did not show the end within ${bound} ms` };
-      return { fault, detector, detectedMs: ended.at - faultAt, reason: ended.reason };
+      const detectedMs = ended.at - faultAt;
+      // A kill should be found by the media check in about a second; keep the evidence when not.
+      const evidence =
+        fault === "agent-killed" && detectedMs > 3000
+          ? {
+              hubLines: r.hub.logs.filter(
+                (l) => l.sessionId === r.sessionId || l.msg === "peer away" || l.msg === "media report",
+              ),
+            }
+          : {};
+      return { fault, detector, detectedMs, reason: ended.reason, ...evidence };
     }
     // player-hung: the page's JavaScript stops at its next statement (the next hub message).
     const cdp = await r.page.context().newCDPSession(r.page);
@@ -180,7 +192,13 @@ async function detectionTrial(browser: Browser, fault: Fault, detector: Detector
   }
 }
 
-async function partitionTrial(browser: Browser, detector: Detector): Promise<Trial> {
+/** The hub on the host and the agent in a fresh network namespace: faults go on the link between. */
+async function namespaced(
+  detector: Detector,
+  streamerId: string,
+  hubArgs: string[] = [],
+  agentArgs: string[] = [],
+): Promise<{ netns: Netns; hub: HubProcess; agent: Managed; close: () => Promise<void> }> {
   const netns = new Netns("heartline-liveness", 3);
   netns.destroy();
   netns.create();
@@ -191,9 +209,24 @@ async function partitionTrial(browser: Browser, detector: Detector): Promise<Tri
     "info",
     "--host",
     netns.hostAddress,
+    ...hubArgs,
   ]);
+  const agent = await netns.startAgent(hub.url, streamerId, agentArgs);
+  return {
+    netns,
+    hub,
+    agent,
+    close: async () => {
+      await agent.stop();
+      await hub.stop();
+      netns.destroy();
+    },
+  };
+}
+
+async function partitionTrial(browser: Browser, detector: Detector): Promise<Trial> {
   const streamerId = `partition-${detector}-${++counter}`;
-  const agent = await netns.startAgent(hub.url, streamerId);
+  const { netns, hub, agent, close } = await namespaced(detector, streamerId);
   const context = await browser.newContext({ viewport: { width: 640, height: 400 } });
   try {
     const page = await context.newPage();
@@ -230,9 +263,7 @@ async function partitionTrial(browser: Browser, detector: Detector): Promise<Tri
   } finally {
     netns.heal();
     await context.close().catch(() => undefined);
-    await agent.stop();
-    await hub.stop();
-    netns.destroy();
+    await close();
   }
 }
 
@@ -304,32 +335,20 @@ async function outageTrial(browser: Browser, detector: Detector): Promise<Trial>
 }
 
 async function lossTrial(browser: Browser, detector: Detector): Promise<Trial> {
-  const netns = new Netns("heartline-liveness", 3);
-  netns.destroy();
-  netns.create();
-  const hub = await startHub([
-    "--heartbeat-detector",
-    detector,
-    "--log-level",
-    "info",
-    "--host",
-    netns.hostAddress,
-    // Every player page connects from the host's address, to one streamer.
-    "--max-players",
-    String(lossSessions + 10),
-    "--limits-connections-per-ip",
-    String(2 * lossSessions + 20),
-  ]);
   const streamerId = `loss-${detector}`;
-  // Small, slow video: a hundred Chromium players decoding it fit on a 2-core box.
-  const agent = await netns.startAgent(hub.url, streamerId, [
-    "--size",
-    "320x180",
-    "--fps",
-    "15",
-    "--bitrate",
-    "300",
-  ]);
+  const { netns, hub, close } = await namespaced(
+    detector,
+    streamerId,
+    // Every player page connects from the host's address, to one streamer.
+    [
+      "--max-players",
+      String(lossSessions + 10),
+      "--limits-connections-per-ip",
+      String(2 * lossSessions + 20),
+    ],
+    // Small, slow video: a hundred Chromium players decoding it fit on a 2-core box.
+    ["--size", "320x180", "--fps", "15", "--bitrate", "300"],
+  );
   const context = await browser.newContext({ viewport: { width: 320, height: 200 } });
   try {
     const sessions: string[] = [];
@@ -366,9 +385,7 @@ async function lossTrial(browser: Browser, detector: Detector): Promise<Trial> {
     };
   } finally {
     await context.close().catch(() => undefined);
-    await agent.stop();
-    await hub.stop();
-    netns.destroy();
+    await close();
   }
 }
 
