@@ -109,7 +109,9 @@ export class PlayerPeer implements Peer {
     if (pc === null) return null;
     const sample = readReceiveStats(await pc.getStats(), this.lastSample);
     if (sample !== null) this.lastSample = sample;
-    return sample === null ? null : { stats: sample.stats, video: sample.video };
+    return sample === null
+      ? null
+      : { stats: sample.stats, video: sample.video, bytesReceived: sample.bytesReceived };
   }
 
   close(): void {

@@ -38,14 +38,17 @@ export interface VideoFigures {
 export interface ReceiveReading {
   stats: ReceiveStats;
   video: VideoFigures;
+  /**
+   * `bytesReceived` of the inbound video (RTP payload bytes as they arrive, before any jitter
+   * buffer), or null if the browser reports none: the proof that the streamer still sends.
+   */
+  bytesReceived: number | null;
 }
 
 /** One reading, kept so the next can derive fps and bitrate from the deltas. */
 export interface ReceiveStatsSample extends ReceiveReading {
   /** `timestamp` of the stats entry (ms), or null if it had none. */
   at: number | null;
-  /** `bytesReceived` of the entry, or null if it had none. */
-  bytesReceived: number | null;
 }
 
 function finite(value: number | undefined): number | null {

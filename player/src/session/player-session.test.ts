@@ -21,6 +21,8 @@ class FakePeer implements Peer {
   stats: ReceiveStats | null = null;
   /** The display figures that come with `stats`. */
   video: VideoFigures = { width: 640, height: 360, bitrateKbps: 800, codec: "video/VP8" };
+  /** Media bytes received so far (null: a browser that does not report them). */
+  bytesReceived: number | null = null;
   statsReads = 0;
   constructor(readonly events: PeerEvents) {}
   get pc(): RTCPeerConnection | null {
@@ -38,7 +40,9 @@ class FakePeer implements Peer {
   readReceiveStats(): Promise<ReceiveReading | null> {
     this.statsReads += 1;
     return Promise.resolve(
-      this.closed || this.stats === null ? null : { stats: this.stats, video: this.video },
+      this.closed || this.stats === null
+        ? null
+        : { stats: this.stats, video: this.video, bytesReceived: this.bytesReceived },
     );
   }
   close(): void {
@@ -138,6 +142,15 @@ describe("PlayerSession", () => {
       expect(
         await check("ping", () => {
           peer.events.mediaPing({ type: "ping", time: 1 });
+        }),
+      ).toMatchObject({ flowing: true });
+      // Where bytes are reported they decide: frames decoded from the jitter buffer of a
+      // streamer that is gone are not media arriving.
+      peer.bytesReceived = 5000;
+      expect(await check("buffered", () => (peer.stats = stats(115)))).toMatchObject({ flowing: false });
+      expect(
+        await check("bytes", () => {
+          peer.bytesReceived = 6200;
         }),
       ).toMatchObject({ flowing: true });
       // A session this player does not have: nothing arrives from it.

@@ -13,7 +13,7 @@ import type { VideoFigures } from "../peer/receive-stats.js";
 /** How often the cached receive stats (for `pong.stats` and display) are refreshed. */
 export const STATS_SAMPLE_MS = 1000;
 
-/** A media check ignores frames decoded this soon after it is asked: they may be buffered ones. */
+/** A media check ignores what arrives this soon after it is asked: it may have been in flight. */
 export const MEDIA_CHECK_DRAIN_MS = 400;
 
 /** How long a media check watches for frames or data-channel pings from the streamer. */
@@ -185,8 +185,10 @@ export class Subscription {
 
   /**
    * The hub's `mediaCheck`: does media from the streamer still arrive? True if a data-channel
-   * ping arrives or frames are decoded within the window. Frames already in the jitter buffer
-   * are no proof that the streamer lives, so the first `MEDIA_CHECK_DRAIN_MS` do not count.
+   * ping or new RTP bytes arrive within the window (after `MEDIA_CHECK_DRAIN_MS`, for packets
+   * that were in flight). Bytes, not decoded frames: Chromium has been seen decoding frames from
+   * its jitter buffer 400-650 ms after the streamer was killed. Decoded frames count only where
+   * the browser reports no `bytesReceived`.
    */
   async checkMedia(): Promise<boolean> {
     const peer = this.#peer;
@@ -197,11 +199,15 @@ export class Subscription {
       });
     await wait(MEDIA_CHECK_DRAIN_MS);
     const pingsBefore = this.#mediaPings;
-    const before = (await peer.readReceiveStats())?.stats.framesDecoded ?? 0;
+    const before = await peer.readReceiveStats();
     await wait(MEDIA_CHECK_WINDOW_MS);
     if (this.closed) return false; // closed while waiting
-    const after = (await peer.readReceiveStats())?.stats.framesDecoded ?? 0;
-    return this.#mediaPings > pingsBefore || after > before;
+    const after = await peer.readReceiveStats();
+    if (this.#mediaPings > pingsBefore) return true;
+    if (before?.bytesReceived != null && after?.bytesReceived != null) {
+      return after.bytesReceived > before.bytesReceived;
+    }
+    return (after?.stats.framesDecoded ?? 0) > (before?.stats.framesDecoded ?? 0);
   }
 
   /** Idempotent. */
