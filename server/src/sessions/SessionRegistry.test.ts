@@ -124,6 +124,19 @@ describe("SessionRegistry lifecycle", () => {
     expect(registry.sessionCount).toBe(0);
   });
 
+  it("a node declared gone ends its started sessions; an open pending with it waits for its answer", () => {
+    const { registry, told, player, streamer } = crossNode();
+    const started = registry.open(streamer, player);
+    const pending = registry.openPending(streamer, player);
+    told.length = 0;
+    // As when the first envelope from a restarted node is the `opened` of the new process.
+    registry.closeNode("b", "hub-link-lost");
+    expect([started.state, pending.state]).toEqual(["closed", "pending"]);
+    expect(told).toEqual([{ type: "sessionClosed", sessionId: started.id, reason: "hub-link-lost" }]);
+    expect(registry.confirm(pending)).toBe(true);
+    expect(told.at(-1)).toEqual({ type: "sessionStarted", sessionId: pending.id, streamerId: "cam1" });
+  });
+
   it("a pending open the player gives up on is closed on the other node too", () => {
     const { registry, bridged, told, player, streamer } = crossNode();
     const session = registry.openPending(streamer, player);

@@ -392,10 +392,15 @@ export class SessionRegistry {
     this.#refresh(session.id);
   }
 
-  /** Ends every session shared with `node` (it is gone, or this node lost Redis). */
+  /**
+   * Ends every session shared with `node` (it is gone, restarted, or this node lost Redis).
+   * Pending opens are left to their answer or their timeout: an `opened` from a node that just
+   * restarted is the new process accepting the session, not the old one's (its first envelope,
+   * carrying its new incarnation, is what declares the old one gone).
+   */
   closeNode(node: string, reason: SessionCloseReason): void {
     for (const session of [...this.#sessions.values()]) {
-      if (session.remoteNode === node) this.remoteClosed(session, reason);
+      if (session.remoteNode === node && session.state !== "pending") this.remoteClosed(session, reason);
     }
   }
 
