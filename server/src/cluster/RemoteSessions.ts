@@ -165,6 +165,15 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
             { sessionId: session.id },
             "cross-node session closed before the streamer's node accepted it",
           );
+          if (!player.away) {
+            // Nobody was told of it: a player still here would wait for it for ever.
+            resolve({
+              ok: false,
+              code: ErrorCode.ClusterUnavailable,
+              message: `the session with streamer '${streamerId}' ended while its hub node was opening it; try again`,
+            });
+            return;
+          }
         }
         resolve(result);
       });
@@ -259,8 +268,13 @@ export class RemoteSessions implements ClusterHandlers, CrossNode {
 
   peerDropped(node: string): void {
     for (const session of [...this.#registry.sessions()]) {
+      if (session.remoteNode !== node) continue;
+      // An open of ours still pending is newer than this `lost`: the sender sends `opened` for an
+      // open it saw before `lost`, and one node's envelopes arrive in order. So it had not seen
+      // this open when it dropped everything; it answers it as a new session.
+      if (session.state === "pending") continue;
       // `close`, not `remoteClosed`: the other node is told of each, so one it opened since ends there too.
-      if (session.remoteNode === node) this.#registry.close(session, "hub-link-lost");
+      this.#registry.close(session, "hub-link-lost");
     }
   }
 

@@ -550,6 +550,58 @@ describe("a node that answers an open and relays at once", () => {
   });
 });
 
+describe("a node that ended what it shared, then takes an open", () => {
+  it("keeps an open it had not seen when it said so: the player gets its session", async () => {
+    // After a Redis outage both nodes hear each other again and each says `lost` (end what you
+    // shared with me). The player on b subscribes again at once; a's `lost` was sent before a saw
+    // that open and reaches b after b sent it. From one sender, envelopes arrive in order: an open
+    // still pending at `lost` is newer than what `lost` ends. It once ended it, and nobody was told.
+    const b = await node("b");
+    const fake = attacker();
+    const listener = attacker();
+    const header = { from: "a", inc: Date.now(), seq: 0 };
+    const frame = (env: Record<string, unknown>): string =>
+      encodeFrame(CLUSTER_SECRET, { ...header, seq: ++header.seq, ts: Date.now() }, { from: "a", ...env });
+    await fake.hset(`${keyPrefix}:node:a:streamers`, "cam1", "0");
+    const beats = setInterval(() => {
+      void fake.publish(`${keyPrefix}:bus`, frame({ kind: "beat", streamers: 1, timeoutMs: TIMEOUT }));
+    }, INTERVAL / 2);
+    try {
+      const opens: { sessionId: string }[] = [];
+      listener.on("message", (_channel: string, message: string) => {
+        const { env } = JSON.parse(message.slice(message.indexOf(".") + 1)) as {
+          env: { kind: string; sessionId: string };
+        };
+        if (env.kind === "open") opens.push(env);
+      });
+      await listener.subscribe(`${keyPrefix}:bus:a`);
+      await fake.set(`${keyPrefix}:streamer:cam1`, "a");
+      const p = await playerSeeing(b, "cam1");
+      p.send({ type: "subscribe", streamerId: "cam1" });
+      await eventually(() => {
+        expect(opens).toHaveLength(1);
+      });
+      const sessionId = opens[0]?.sessionId ?? "";
+      const to = { to: "b", sessionId };
+      await fake
+        .pipeline()
+        .publish(`${keyPrefix}:bus:b`, frame({ kind: "lost", to: "b" }))
+        .publish(`${keyPrefix}:bus:b`, frame({ kind: "opened", ...to }))
+        .publish(
+          `${keyPrefix}:bus:b`,
+          frame({ kind: "relay", ...to, message: { type: "offer", sessionId, sdp: "v=0\r\n" } }),
+        )
+        .exec();
+      expect(await p.next("offer")).toMatchObject({ sessionId });
+      const order = p.seen.filter((m) => "sessionId" in m && m.sessionId === sessionId).map((m) => m.type);
+      expect(order).toEqual(["sessionStarted", "offer"]);
+      expect(b.hub.registry.sessionCount).toBe(1);
+    } finally {
+      clearInterval(beats);
+    }
+  });
+});
+
 describe("anyone who can publish to the cluster's Redis", () => {
   it("cannot kill a node with garbage: on the bus it is counted, logged and dropped", async () => {
     const a = await node("a");
