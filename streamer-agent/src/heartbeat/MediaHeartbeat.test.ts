@@ -84,6 +84,32 @@ describe("MediaHeartbeat", () => {
     expect(timeouts).toEqual([300]);
   });
 
+  it("counts the player's RTCP as proof of life: lost pongs on a lossy link end nothing", () => {
+    heartbeat.start();
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(100);
+      heartbeat.pathHeard(); // a receiver report, no pong
+    }
+    expect(timeouts).toEqual([]);
+    expect(heartbeat.rttMs).toBeUndefined(); // a report measures nothing
+    // Reports stop too: the deadline runs from the last one.
+    vi.advanceTimersByTime(299);
+    expect(timeouts).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(timeouts).toEqual([300]);
+  });
+
+  it("ignores RTCP before the channel opens and after it stopped", () => {
+    heartbeat.pathHeard();
+    heartbeat.start();
+    vi.advanceTimersByTime(300);
+    expect(timeouts).toEqual([300]);
+    heartbeat.pathHeard();
+    vi.advanceTimersByTime(1000);
+    expect(timeouts).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it("ignores invalid messages: they are no proof of life", () => {
     heartbeat.start();
     for (const text of ["not json", JSON.stringify({ type: "ping", time: 1 }), pong(-1), pong(1e12)]) {

@@ -3,8 +3,12 @@
  * data channel every interval, answered by the player at once. Signaling can be healthy while
  * the peer-to-peer path is dead (a NAT rebinding, a firewall change); only this notices.
  *
- * The deadline runs from the channel opening and restarts with every pong: `timeoutMs` without
- * one calls `onTimeout` once. Like the Pinger, `time` is this agent's monotonic clock, echoed
+ * The deadline runs from the channel opening and restarts with every pong, and with any other
+ * sign that the player's end of the path works (`pathHeard`: RTCP reports about our video from
+ * its media stack): `timeoutMs` with neither calls `onTimeout` once. Pongs alone are not enough on
+ * a lossy link: the channel is reliable and ordered, so one lost packet holds every later pong
+ * behind SCTP's retransmission timer, which doubles with each loss; reports arrive every second
+ * or so on their own and a lost one is simply replaced by the next. Like the Pinger, `time` is this agent's monotonic clock, echoed
  * back, so the RTT never compares two machines' clocks.
  *
  * It condemns only the media path: when signaling is silent too (`signalingHealthy` false: a
@@ -110,6 +114,15 @@ export class MediaHeartbeat {
     return rttMs;
   }
 
+  /**
+   * The player's media stack reported on our stream (RTCP): the path works both ways, whether or
+   * not a pong got through. Moves the deadline without measuring an RTT; called per packet, so
+   * it only notes the time (the deadline re-reads it when it fires).
+   */
+  pathHeard(): void {
+    if (this.running) this.lastHeardAt = this.clock.now();
+  }
+
   /** One ping now, outside the cadence (a media check asks the player to answer). */
   pingNow(): void {
     if (this.running) this.ping();
@@ -148,6 +161,10 @@ export class MediaHeartbeat {
     const remainingMs = Math.max(0, this.lastHeardAt + this.settings.timeoutMs - this.clock.now());
     this.deadlineTimer = this.clock.setTimeout(() => {
       this.deadlineTimer = undefined;
+      if (this.clock.now() - this.lastHeardAt < this.settings.timeoutMs) {
+        this.scheduleDeadline(); // heard since (pathHeard)
+        return;
+      }
       if (this.options.signalingHealthy && !this.options.signalingHealthy()) {
         this.deadlineTimer = this.clock.setTimeout(() => {
           this.scheduleDeadline();

@@ -103,7 +103,12 @@ export class PeerSession {
       bundlePolicy: "max-bundle",
     });
     this.track = new MediaStreamTrack({ kind: "video" });
-    this.pc.addTransceiver(this.track, { direction: "sendonly" });
+    const transceiver = this.pc.addTransceiver(this.track, { direction: "sendonly" });
+    // Receiver reports, NACKs and bandwidth feedback about our video: the player's end of the
+    // media path is alive (its tab may be frozen; that is the hub heartbeat's to judge).
+    transceiver.sender.onRtcp.subscribe(() => {
+      this.heartbeat?.pathHeard();
+    });
     this.customChannel = options.channel;
     // Created before the offer, so the data channel is negotiated in the same offer.
     this.channel = this.pc.createDataChannel(options.channel?.label ?? MEDIA_HEARTBEAT_CHANNEL);
@@ -115,7 +120,9 @@ export class PeerSession {
           this.sendOnChannel(text);
         },
         onTimeout: (silentForMs) => {
-          this.failMedia(`no data-channel pong for ${silentForMs} ms`);
+          this.failMedia(
+            `nothing from the player on the media path (no pong, no RTCP) for ${silentForMs} ms`,
+          );
         },
         onInvalid: (problem) => {
           this.logger.debug({ problem }, "invalid data-channel message ignored");

@@ -316,6 +316,52 @@ describe("media-path heartbeat over real werift", () => {
   });
 });
 
+describe("media-path heartbeat with video flowing", () => {
+  it("keeps a session whose pongs are lost while the receiver's RTCP reports arrive", async () => {
+    // On a lossy link pongs can stall behind SCTP retransmissions while video and its receiver
+    // reports still get through: that path is alive. werift's receiver reports every 0.5-1.5 s.
+    const heartbeat = { intervalMs: 200, timeoutMs: 2000 };
+    const sessions: PeerSession[] = [];
+    const encoder = new Encoder({
+      settings: {
+        source: { kind: "testpattern" },
+        codec: "vp8",
+        width: 160,
+        height: 90,
+        fps: 15,
+        bitrateKbps: 100,
+        keyframeIntervalFrames: 15,
+        label: "test",
+      },
+      logger,
+      onPacket: (packet) => {
+        for (const session of sessions) session.writeRtp(packet);
+      },
+    });
+    cleanups.push(() => encoder.stop());
+    await encoder.start();
+    const [session, receiver] = await connectReceiver("session-rtcp", "vp8", heartbeat);
+    sessions.push(session);
+    cleanups.push(async () => {
+      session.close();
+      await receiver.pc.close();
+    });
+    await vi.waitFor(() => {
+      expect(receiver.packets.length, "video at the receiver").toBeGreaterThan(30);
+    }, 10_000);
+    receiver.answerMediaPings = false;
+    await new Promise((resolve) => setTimeout(resolve, 2.5 * heartbeat.timeoutMs));
+    expect(receiver.mediaTimeouts).toEqual([]);
+    expect(receiver.toHub.filter((m) => m.type === "endSession")).toEqual([]);
+    expect(session.state).toBe("connected");
+    // The receiver goes away (its reports stop with it): now the path is condemned.
+    await receiver.pc.close();
+    await vi.waitFor(() => {
+      expect(receiver.mediaTimeouts, "media timeout").toHaveLength(1);
+    }, 2 * heartbeat.timeoutMs);
+  });
+});
+
 /** The payload type an SDP maps to `mimeType` (e.g. `a=rtpmap:96 VP8/90000`). */
 function rtpPayloadType(sdp: string, mimeType: string): number | undefined {
   const name = mimeType.split("/")[1] ?? "";
